@@ -1,0 +1,71 @@
+"""The ``techeval`` command line: one small function per command, wiring only.
+
+Errors the user can fix (:class:`~techeval.errors.TechevalError`) print as one
+paragraph and exit with code 2; anything else is a bug: exit code 1 with a request to
+report it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from techeval import __version__
+from techeval.errors import TechevalError
+
+app = typer.Typer(
+    name="techeval",
+    help="Evaluate special investigative techniques: conviction outcome, cost and harm.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"techeval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Evaluate special investigative techniques: conviction outcome, cost and harm."""
+
+
+# ---- commands -------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
+    try:
+        app(args=argv, prog_name="techeval", standalone_mode=True)
+    except SystemExit as exc:  # typer/click exit normally, usage errors with code 2
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except TechevalError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.describe()}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except Exception:
+        err_console.print_exception()
+        err_console.print(
+            "[bold red]internal error:[/] this is a bug in techeval, not a problem with "
+            "your input. Please report it with the command you ran and the message above."
+        )
+        return 1
+    return 0
+
+
+def _entry() -> None:  # pragma: no cover - thin wrapper
+    sys.exit(main())

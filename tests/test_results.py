@@ -1,0 +1,51 @@
+import dataclasses
+import math
+
+import pytest
+
+from techeval.results import RESULT_COLUMNS, EffectResult, results_frame
+
+
+def make_result(**overrides):
+    values = dict(
+        technique="undercover",
+        outcome="conviction",
+        measure="conviction",
+        scale="risk_difference",
+        estimand="ATE",
+        method="aipw",
+        estimate=0.08,
+        std_error=0.01,
+        ci_low=0.06,
+        ci_high=0.10,
+        p_value=1e-4,
+        n_treated=400,
+        n_control=1600,
+    )
+    values.update(overrides)
+    return EffectResult(**values)
+
+
+def test_result_is_frozen():
+    result = make_result()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.estimate = 1.0
+
+
+def test_to_frame_is_one_tidy_row_with_named_columns():
+    frame = make_result(subgroup="offence=fraud").to_frame()
+    assert frame.shape[0] == 1
+    assert list(frame.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS)
+    assert frame.loc[0, "subgroup"] == "offence=fraud"
+    assert frame.loc[0, "ci_low"] == pytest.approx(0.06)
+
+
+def test_results_concatenate_into_long_table():
+    rows = [make_result(technique=t) for t in ("undercover", "controlled_delivery")]
+    table = results_frame(rows)
+    assert list(table["technique"]) == ["undercover", "controlled_delivery"]
+
+
+def test_is_finite_flags_infinite_interval():
+    assert make_result().is_finite
+    assert not make_result(ci_high=math.inf).is_finite
