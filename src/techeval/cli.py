@@ -47,6 +47,39 @@ def _root(
 # ---- commands -------------------------------------------------------------------------
 
 
+@app.command()
+def validate(
+    cases: Annotated[str, typer.Argument(help="Case file (.csv, .tsv, .parquet, .xlsx) or database URL (sqlite:///cases.db?table=cases).")],
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", help="Map your column names onto canonical ones: 'CaseNo=case_id,Yr=year', or a .yaml/.json file holding that mapping."),
+    ] = None,
+    alias: Annotated[
+        list[str] | None,
+        typer.Option("--alias", help="Extra technique label, e.g. 'phone tap=electronic_surveillance' (repeatable)."),
+    ] = None,
+    set_aside: Annotated[
+        Path | None, typer.Option("--set-aside", help="Write the set-aside rows with their reasons to this .csv or .xlsx file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead.")] = False,
+) -> None:
+    """Check a case file against the canonical case record; list every row set aside and why.
+
+    Exit code 0 when every row is usable, 2 when any row is set aside or the file is unusable.
+    """
+    from techeval.cases import load_cases
+    from techeval.cli_output import parse_mapping, print_validation
+
+    report = load_cases(
+        cases, columns=parse_mapping(columns, what="--columns"), aliases=parse_mapping(alias, what="--alias")
+    )
+    if set_aside is not None:
+        report.write_set_aside(set_aside)
+    print_validation(report, console, as_json=as_json, set_aside_path=set_aside)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
     try:

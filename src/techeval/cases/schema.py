@@ -86,9 +86,13 @@ def _amount(name: str, rule: str = "number ≥ 0", required: bool = False) -> Co
 
 
 COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("case_id", "text", "text, unique, non-empty (kept as text: leading zeros survive)", True),
+    ColumnSpec(
+        "case_id", "text", "text, unique, non-empty (kept as text: leading zeros survive)", True
+    ),
     ColumnSpec("jurisdiction", "text", "text, non-empty", True),
-    ColumnSpec("year", "integer", "integer 1950–2100 (year the investigation opened)", True, 1950, 2100),
+    ColumnSpec(
+        "year", "integer", "integer 1950–2100 (year the investigation opened)", True, 1950, 2100
+    ),
     ColumnSpec("offence", "category", "one of " + ", ".join(OFFENCES), True, categories=OFFENCES),
     ColumnSpec(
         "group_structure",
@@ -158,3 +162,91 @@ CROSS_COLUMN_RULES: tuple[tuple[str, str, str], ...] = (
         for t in TECHNIQUES
     ),
 )
+
+
+def _range_rule(spec: ColumnSpec) -> tuple[str, str] | None:
+    """(rule name, message) of a numeric column's range, if it has one."""
+    if spec.minimum is None and spec.maximum is None:
+        return None
+    if spec.maximum is None:
+        return f">= {spec.minimum:g}", f"must be ≥ {spec.minimum:g}"
+    return (
+        f"{spec.minimum:g}..{spec.maximum:g}",
+        f"must be between {spec.minimum:g} and {spec.maximum:g}",
+    )
+
+
+def _cross_check(rule: str):
+    """Vectorised cross-column check: True where the row satisfies ``rule``."""
+
+    def le(left: str, right: str):
+        def check(frame):
+            return ~(frame[left] > frame[right]).fillna(False).astype(bool)
+
+        return check
+
+    def only_if_tagged(technique: str):
+        def check(frame):
+            tagged = frame["techniques"].fillna("").str.split(";").map(lambda ts: technique in ts)
+            return ~(
+                (frame[f"cost_{technique}"] > 0).fillna(False).astype(bool) & ~tagged.astype(bool)
+            )
+
+        return check
+
+    if rule.endswith("_only_if_tagged"):
+        return only_if_tagged(rule.removeprefix("cost_").removesuffix("_only_if_tagged"))
+    left, right = rule.split("<=")
+    return le(left, right)
+
+
+def case_schema():
+    """The pandera schema of a parsed case table (typed columns, missing as NA).
+
+    Parsing text into types happens before this schema runs (see
+    :mod:`techeval.cases.validate`); the schema holds the rules: required cells,
+    ranges, allowed values and cross-column consistency (:data:`CROSS_COLUMN_RULES`).
+    """
+    import pandera.pandas as pa
+
+    columns = {}
+    for spec in COLUMNS:
+        checks = []
+        rng = _range_rule(spec)
+        if rng is not None:
+            low, high = spec.minimum, spec.maximum
+            if high is None:
+                checks.append(pa.Check(lambda s, low=low: s >= low, name=rng[0]))
+            else:
+                checks.append(
+                    pa.Check(lambda s, low=low, high=high: (s >= low) & (s <= high), name=rng[0])
+                )
+        if spec.categories is not None:
+            checks.append(pa.Check.isin(list(spec.categories), name="allowed value"))
+        columns[spec.name] = pa.Column(checks=checks, nullable=not spec.required, required=True)
+    frame_checks = [pa.Check(_cross_check(rule), name=rule) for rule, _, _ in CROSS_COLUMN_RULES]
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name="case record")
+
+
+def rule_messages() -> dict[str, str]:
+    """Plain-language message for every rule name the schema can report."""
+    messages = {"required": "a value is required", "allowed value": "is not an allowed value"}
+    for spec in COLUMNS:
+        rng = _range_rule(spec)
+        if rng is not None:
+            messages[rng[0]] = rng[1]
+    for rule, _, description in CROSS_COLUMN_RULES:
+        messages[rule] = f"breaks {description}"
+    return messages
+
+
+def schema_markdown() -> str:
+    """The canonical case record as a Markdown table (the body of docs/case-records.md)."""
+    lines = ["| column | type / rule | required |", "|---|---|---|"]
+    for spec in COLUMNS:
+        lines.append(f"| {spec.name} | {spec.rule} | {'yes' if spec.required else 'no'} |")
+    lines.append("")
+    lines.append("Consistency rules across columns (a row breaking one is set aside):")
+    lines.append("")
+    lines.extend(f"- {description}" for _, _, description in CROSS_COLUMN_RULES)
+    return "\n".join(lines) + "\n"

@@ -111,8 +111,7 @@ def get_estimator(name: str) -> type[Estimator]:
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownEstimatorError(
         f"no estimator is registered as {name!r}",
-        hint=(hint + " " if hint else "")
-        + "Run `techeval estimators` to list the available ones",
+        hint=(hint + " " if hint else "") + "Run `techeval estimators` to list the available ones",
     )
 
 

@@ -1,0 +1,125 @@
+"""The command line: exit codes, messages, JSON output (typer's CliRunner)."""
+
+import json
+
+import pytest
+
+from techeval import __version__
+from techeval.cli import main
+
+from .cases.conftest import VALID_ROWS, to_csv
+
+
+@pytest.fixture
+def run(capsys):
+    def invoke(*args):
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    rows = [row.copy() for row in VALID_ROWS]
+    rows[1][11] = "9"  # convicted > charged
+    rows[2][7] = "telepathy"
+    path = tmp_path / "mixed.csv"
+    path.write_text(to_csv(rows))
+    return path
+
+
+def test_version(run):
+    code, out, _ = run("--version")
+    assert code == 0 and __version__ in out
+
+
+def test_help_everywhere(run):
+    for args in (["--help"], ["validate", "--help"]):
+        code, out, _ = run(*args)
+        assert code == 0 and "Usage" in out
+
+
+def test_validate_clean_file_exits_zero(run, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text(to_csv(VALID_ROWS))
+    code, out, _ = run("validate", str(path))
+    assert code == 0
+    assert "rows in 4 = rows used 4 + rows set aside 0" in out
+
+
+def test_validate_mixed_file_reports_every_bad_row(run, mixed_csv, tmp_path):
+    aside = tmp_path / "aside.csv"
+    code, out, _ = run("validate", str(mixed_csv), "--json", "--set-aside", str(aside))
+    assert code == 2
+    summary = json.loads(out)
+    assert (summary["rows_in"], summary["rows_used"], summary["rows_set_aside"]) == (4, 2, 2)
+    assert {(p["row"], p["column"], p["rule"]) for p in summary["problems"]} == {
+        (2, "convicted", "convicted<=charged"),
+        (3, "techniques", "known technique"),
+    }
+    assert aside.read_text().count("\n") == 3  # header + 2 rows
+
+
+def test_validate_rich_summary_lists_problems(run, mixed_csv):
+    code, out, _ = run("validate", str(mixed_csv))
+    assert code == 2
+    assert "convicted" in out and "techniques" in out and "--set-aside" in out
+
+
+def test_column_mapping_option(run, tmp_path):
+    header = ["CaseNo"] + list(to_csv(VALID_ROWS).splitlines()[0].split(","))[1:]
+    path = tmp_path / "theirs.csv"
+    path.write_text(to_csv(VALID_ROWS, header=header))
+    code, _, err = run("validate", str(path))
+    assert code == 2 and "case_id" in err
+    code, out, _ = run("validate", str(path), "--columns", "CaseNo=case_id")
+    assert code == 0, out
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("CaseNo: case_id\n")
+    code, _, _ = run("validate", str(path), "--columns", str(mapping))
+    assert code == 0
+
+
+def test_alias_option(run, tmp_path):
+    rows = [row.copy() for row in VALID_ROWS]
+    rows[1][7] = "phone tap"
+    path = tmp_path / "alias.csv"
+    path.write_text(to_csv(rows))
+    assert run("validate", str(path))[0] == 2
+    assert run("validate", str(path), "--alias", "phone tap=electronic_surveillance")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "empty"), (b"case_id,year\n", "missing required column"), (b"\x00\x01\x02", "binary")],
+)
+def test_unusable_files_exit_2_without_traceback(run, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    code, out, err = run("validate", str(path))
+    assert code == 2
+    assert message in err and str(path) in err
+    assert "Traceback" not in out + err
+
+
+def test_bad_option_value_exits_2(run, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text(to_csv(VALID_ROWS))
+    code, _, err = run("validate", str(path), "--columns", "nonsense")
+    assert code == 2 and "NAME=VALUE" in err
+    assert "Traceback" not in err
+
+
+def test_internal_error_exits_1_and_asks_for_a_report(run, monkeypatch, tmp_path):
+    import techeval.cases
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(techeval.cases, "load_cases", broken)
+    path = tmp_path / "ok.csv"
+    path.write_text(to_csv(VALID_ROWS))
+    code, _, err = run("validate", str(path))
+    assert code == 1 and "bug in techeval" in err
