@@ -49,3 +49,32 @@ def test_results_concatenate_into_long_table():
 def test_is_finite_flags_infinite_interval():
     assert make_result().is_finite
     assert not make_result(ci_high=math.inf).is_finite
+
+
+def test_canonical_json_is_stable_and_sorted():
+    import numpy as np
+
+    from techeval.results import canonical_json
+
+    a = canonical_json(
+        {"b": 0.1 + 0.2, "a": [np.float64(1.0), np.int64(3), math.nan], "c": (True, None)}
+    )
+    b = canonical_json({"c": [True, None], "a": [1.0, 3, None], "b": 0.30000000000000004})
+    assert a == b
+    assert a.index('"a"') < a.index('"b"') < a.index('"c"')
+    assert "0.3," in a and "NaN" not in a
+
+
+def test_canonical_json_rounds_last_bit_noise_only():
+    from techeval.results import canonical_json
+
+    assert canonical_json(0.123456789012345) == canonical_json(0.123456789012349)
+    assert canonical_json(0.1234567891) != canonical_json(0.1234567892)
+    assert canonical_json(-0.0) == canonical_json(0.0)
+
+
+def test_canonical_json_refuses_objects():
+    from techeval.results import canonical_json
+
+    with pytest.raises(TypeError):
+        canonical_json({"x": object()})
