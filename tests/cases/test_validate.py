@@ -32,7 +32,8 @@ def test_valid_frame_is_all_used(valid_frame):
         "traditional_only": 1,
     }
     assert report.cases["conviction"].tolist() == [True, True, False, True]
-    assert report.cases["high_level_conviction"].tolist() == [True, False, False, True]
+    # row 2 has no high-level target: the outcome is undefined there, not "no"
+    assert report.cases["high_level_conviction"].tolist() == [True, pd.NA, False, True]
 
 
 def test_aliases_are_case_insensitive(valid_frame):

@@ -97,7 +97,8 @@ class ValidationReport:
         (``row``): typed canonical columns, extra columns, one boolean column per
         technique, ``traditional_only``, ``n_techniques``, and the derived outcomes
         ``conviction`` (convicted ≥ 1) and ``high_level_conviction``
-        (high_level_convicted ≥ 1; missing where high_level_convicted is).
+        (high_level_convicted ≥ 1; defined only for cases with high_level_targets ≥ 1,
+        missing elsewhere and where high_level_convicted is missing).
     set_aside
         The set-aside rows as read (every column), with ``row`` and ``reasons``.
     problems
@@ -614,7 +615,11 @@ def _analysis_table(typed: pd.DataFrame, raw: pd.DataFrame, keep: np.ndarray) ->
     cases["n_techniques"] = technique_matrix.sum(axis=1).astype("int64")
     cases["traditional_only"] = cases["n_techniques"] == 0
     cases["conviction"] = (cases["convicted"] >= 1).astype(bool)
-    cases["high_level_conviction"] = (cases["high_level_convicted"] >= 1).astype("boolean")
+    # Only cases with a high-level target can convict one: elsewhere the outcome is
+    # undefined (missing), not "no", so estimators compare like with like.
+    eligible = (cases["high_level_targets"] >= 1).fillna(False).astype(bool)
+    high_level = (cases["high_level_convicted"] >= 1).astype("boolean")
+    cases["high_level_conviction"] = high_level.where(eligible, pd.NA)
     cases.index = pd.RangeIndex(1, len(raw) + 1)[keep]
     cases.index.name = "row"
     return cases
