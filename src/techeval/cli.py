@@ -98,6 +98,53 @@ def validate(
         raise typer.Exit(2)
 
 
+@app.command()
+def effect(
+    data: Annotated[Path, typer.Argument(help="Table to analyse (.csv or .parquet), one row per unit.")],
+    treatment: Annotated[str, typer.Option("--treatment", help="Boolean or 0/1 treatment column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome column (binary, count or continuous).")],
+    covariates: Annotated[str, typer.Option("--covariates", help="Comma-separated covariate columns (text is categorical).")] = "",
+    estimand: Annotated[str, typer.Option("--estimand", help="ATE or ATT.")] = "ATE",
+    method: Annotated[str, typer.Option("--method", help="aipw, ipw, regression, naive or a registered name.")] = "aipw",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the primary result row as JSON.")] = False,
+) -> None:
+    """Adjusted effect of a binary treatment on an outcome in any table."""
+    import json
+
+    from techeval.effect import json_ready, make_estimator, read_data
+    from techeval.results import results_frame
+
+    names = [c.strip() for c in covariates.split(",") if c.strip()]
+    estimator = make_estimator(method, estimand=estimand, random_state=seed)
+    results = estimator.fit(read_data(data), treatment=treatment, outcome=outcome, covariates=names).results_
+    if as_json:
+        typer.echo(json.dumps(json_ready(results[0].to_dict()), indent=2))
+        return
+    table = Table(title=f"Effect of {treatment} on {outcome} ({estimand}, {method})")
+    shown = results_frame(results)[["scale", "estimate", "ci_low", "ci_high", "p_value", "n_treated", "n_control"]]
+    for column in shown.columns:
+        table.add_column(column, justify="left" if column == "scale" else "right", no_wrap=True, min_width=15 if column == "scale" else None)
+    for row in shown.itertuples(index=False):
+        table.add_row(row[0], *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row[1:]))
+    console.print(table)
+    for warning in results[0].warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+@app.command()
+def estimators() -> None:
+    """List the registered estimators (built-in and plug-ins) with their one-line docs."""
+    from techeval.estimators.registry import available_estimators, summary_line
+
+    table = Table(title="techeval estimators")
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, cls in available_estimators().items():
+        table.add_row(name, summary_line(cls))
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
     try:

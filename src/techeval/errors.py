@@ -35,7 +35,7 @@ class TechevalError(Exception):
         parts = [f"{self.where}: {self.message}" if self.where else self.message]
         if self.hint:
             parts.append(self.hint)
-        return " ".join(p.rstrip(".") + "." for p in parts)
+        return " ".join(p if p.endswith(("?", "!", ".")) else p + "." for p in parts)
 
 
 class CaseFileError(TechevalError):

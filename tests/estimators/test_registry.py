@@ -1,8 +1,7 @@
 import pytest
 
 from techeval.errors import EstimatorError, UnknownEstimatorError
-from techeval.estimators import Estimator, available_estimators, get_estimator, register
-from techeval.estimators import registry
+from techeval.estimators import Estimator, available_estimators, get_estimator, register, registry
 
 
 @pytest.fixture
@@ -30,8 +29,10 @@ def test_unknown_name_suggests_close_matches(clean_registry):
     class Dummy(Estimator):
         """Dummy."""
 
-    with pytest.raises(UnknownEstimatorError, match="outcome.test_aipw_like"):
+    with pytest.raises(UnknownEstimatorError, match="outcome.test_aipw_like") as info:
         get_estimator("outcome.test_aipw_lik")
+    assert "Did you mean 'outcome.test_aipw_like'" in info.value.describe()
+    assert "?." not in info.value.describe()
 
 
 def test_names_must_be_dotted():
@@ -65,4 +66,4 @@ def test_set_params_rejects_unknown_names(clean_registry):
 
 def test_unfitted_estimator_says_so():
     with pytest.raises(EstimatorError, match="not fitted"):
-        Estimator().result_
+        _ = Estimator().result_
