@@ -1,0 +1,208 @@
+"""Economic-evaluation arithmetic: uncertain values, quadrants, Fieller, CEAC, benefit–cost."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from techeval.economics import (
+    DEFAULT_MONETARY_VALUES,
+    QUADRANTS,
+    MonetaryValues,
+    UncertainValue,
+    acceptability_curve,
+    fieller_interval,
+    icer_quadrant,
+    net_monetary_benefit,
+    quadrant_shares,
+    simulate_benefit_cost,
+)
+from techeval.errors import ArgumentError
+
+# ---- uncertain values ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        150_000,
+        {"distribution": "fixed", "value": 3.0},
+        {"distribution": "triangular", "low": 1.0, "mode": 2.0, "high": 6.0},
+        {"distribution": "uniform", "low": 0.2, "high": 0.8},
+        {"distribution": "normal", "mean": 10.0, "sd": 2.0, "bounds": [0.0, 100.0]},
+        {"distribution": "lognormal", "mean": 100.0, "sd": 50.0},
+    ],
+)
+def test_uncertain_value_round_trips_and_samples_have_the_stated_mean(spec):
+    value = UncertainValue.from_spec(spec)
+    assert UncertainValue.from_spec(value.to_dict()) == value
+    draws = value.sample(np.random.default_rng(1), 200_000)
+    # the mean of 200,000 draws is within 5 Monte Carlo standard errors of the stated mean
+    assert abs(draws.mean() - value.expected) <= 5 * draws.std() / math.sqrt(draws.size) + 1e-12
+
+
+def test_lognormal_is_parameterised_by_its_natural_scale_mean_and_sd():
+    draws = UncertainValue("lognormal", mean=100.0, sd=50.0).sample(
+        np.random.default_rng(2), 400_000
+    )
+    assert draws.std() == pytest.approx(50.0, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"distribution": "triangular", "low": 3.0, "mode": 2.0, "high": 6.0},
+        {"distribution": "triangular", "low": 1.0, "high": 6.0},
+        {"distribution": "uniform", "low": 1.0, "high": 2.0, "mode": 1.5},
+        {"distribution": "beta", "a": 1},
+        {"low": 1.0, "high": 2.0},
+        {"distribution": "lognormal", "mean": -1.0, "sd": 1.0},
+        "150000",
+    ],
+)
+def test_bad_uncertain_values_are_refused_with_a_message(spec):
+    with pytest.raises(ArgumentError):
+        UncertainValue.from_spec(spec)
+
+
+def test_monetary_values_take_defaults_for_missing_names_and_refuse_unknown_ones():
+    values = MonetaryValues.from_dict({"value_conviction": 1000})
+    assert values.value_conviction.expected == 1000.0
+    assert values.asset_recovery_share == DEFAULT_MONETARY_VALUES.asset_recovery_share
+    assert MonetaryValues.from_dict(values.to_dict()) == values
+    with pytest.raises(ArgumentError, match="value_convictoin"):
+        MonetaryValues.from_dict({"value_convictoin": 1})
+
+
+# ---- plane, ICER, CEAC ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delta_cost", "delta_effect", "quadrant"),
+    [
+        (-10.0, 0.1, "dominant"),
+        (10.0, -0.1, "dominated"),
+        (10.0, 0.1, "more costly, more effective"),
+        (-10.0, -0.1, "less costly, less effective"),
+        (10.0, 0.0, "dominated"),  # same effect, higher cost
+        (-10.0, 0.0, "dominant"),
+        (0.0, 0.1, "dominant"),
+        (0.0, -0.1, "dominated"),
+        (0.0, 0.0, "no difference"),
+    ],
+)
+def test_quadrants_on_hand_built_points(delta_cost, delta_effect, quadrant):
+    assert icer_quadrant(delta_cost, delta_effect) == quadrant
+
+
+def test_quadrant_shares_count_each_point_once():
+    cost = np.array([-1.0, 1.0, 1.0, -1.0, 0.0, 2.0])
+    effect = np.array([1.0, -1.0, 1.0, -1.0, 0.0, 3.0])
+    shares = quadrant_shares(cost, effect)
+    assert set(shares) == set(QUADRANTS)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["more costly, more effective"] == pytest.approx(2 / 6)
+    assert shares["no difference"] == pytest.approx(1 / 6)
+
+
+def test_fieller_limits_solve_the_fieller_equation_and_approach_the_delta_method():
+    dc, de, vc, ve, cov = 1000.0, 0.1, 200.0**2, 0.01**2, 0.5
+    low, high = fieller_interval(dc, de, vc, ve, cov)
+    z2 = stats.norm.ppf(0.975) ** 2
+    for r in (low, high):
+        assert (dc - r * de) ** 2 == pytest.approx(z2 * (vc - 2 * r * cov + r**2 * ve), rel=1e-9)
+    # with a precise effect, Fieller approaches the delta-method interval
+    ratio = dc / de
+    se = ratio * math.sqrt(vc / dc**2 + ve / de**2 - 2 * cov / (dc * de))
+    assert low == pytest.approx(ratio - 1.96 * se, rel=0.05)
+    assert high == pytest.approx(ratio + 1.96 * se, rel=0.05)
+
+
+def test_fieller_is_unbounded_when_the_effect_is_not_significant():
+    low, high = fieller_interval(1000.0, 0.01, 100.0**2, 0.01**2, 0.0)
+    assert math.isnan(low) and math.isnan(high)
+
+
+def test_acceptability_curve_is_the_share_of_draws_with_positive_nmb():
+    rng = np.random.default_rng(3)
+    cost = rng.normal(20_000, 8_000, 500)
+    effect = rng.normal(0.1, 0.05, 500)
+    grid = [0.0, 50_000.0, 200_000.0, 400_000.0, 1_000_000.0]
+    curve = acceptability_curve(cost, effect, grid)
+    expected = [float(np.mean(net_monetary_benefit(cost, effect, w) > 0)) for w in grid]
+    assert curve["prob_cost_effective"].tolist() == expected
+    assert curve["willingness_to_pay"].tolist() == grid
+
+
+def test_acceptability_curve_is_monotone_when_every_draw_gains_or_every_draw_loses():
+    rng = np.random.default_rng(4)
+    cost = rng.normal(20_000, 15_000, 400)
+    grid = np.linspace(0, 1e6, 60)
+    rising = acceptability_curve(cost, np.abs(rng.normal(0.05, 0.05, 400)), grid)
+    falling = acceptability_curve(cost, -np.abs(rng.normal(0.05, 0.05, 400)), grid)
+    assert np.all(np.diff(rising["prob_cost_effective"]) >= 0)
+    assert np.all(np.diff(falling["prob_cost_effective"]) <= 0)
+    # at zero willingness to pay it is the share of draws that save money
+    assert rising["prob_cost_effective"].iloc[0] == pytest.approx(np.mean(cost < 0))
+
+
+# ---- benefit–cost Monte Carlo --------------------------------------------------------
+
+
+def test_benefit_cost_point_values_are_hand_computed():
+    values = MonetaryValues.from_dict(
+        {
+            "value_conviction": 100_000,
+            "value_high_level_conviction": {"distribution": "uniform", "low": 0, "high": 400_000},
+            "asset_recovery_share": 0.5,
+            "cost_per_witness_offence": 20_000,
+        }
+    )
+    estimates = {
+        "incremental_cost": 50_000.0,
+        "conviction": 0.1,
+        "high_level_conviction": 0.05,
+        "assets_seized": 10_000.0,
+        "witness_offences": 0.2,
+    }
+    sim = simulate_benefit_cost(estimates, np.zeros((5, 5)), values, n_draws=50, random_state=0)
+    benefits = 100_000 * 0.1 + 200_000 * 0.05 + 0.5 * 10_000
+    costs = 50_000 + 20_000 * 0.2
+    assert sim.point_benefits == pytest.approx(benefits)
+    assert sim.point_costs == pytest.approx(costs)
+    assert sim.point_benefit_cost_ratio == pytest.approx(benefits / costs)
+    # with no estimation uncertainty only the high-level value varies
+    high = sim.components["high_level_conviction"] / 0.05
+    np.testing.assert_allclose(sim.net_benefit, benefits - 10_000 + high * 0.05 - costs)
+
+
+def test_benefit_cost_monte_carlo_is_reproducible_and_propagates_both_uncertainties():
+    estimates = {"incremental_cost": 10_000.0, "conviction": 0.1}
+    covariance = np.array([[2000.0**2, 0.0], [0.0, 0.03**2]])
+    first = simulate_benefit_cost(estimates, covariance, n_draws=20_000, random_state=5)
+    again = simulate_benefit_cost(estimates, covariance, n_draws=20_000, random_state=5)
+    np.testing.assert_array_equal(first.net_benefit, again.net_benefit)
+    other = simulate_benefit_cost(estimates, covariance, n_draws=20_000, random_state=6)
+    assert not np.array_equal(first.net_benefit, other.net_benefit)
+    fixed = simulate_benefit_cost(
+        estimates,
+        covariance,
+        MonetaryValues.from_dict(
+            {"value_conviction": DEFAULT_MONETARY_VALUES.value_conviction.expected}
+        ),
+        n_draws=20_000,
+        random_state=5,
+    )
+    # uncertain monetary values widen the spread of the net benefit
+    assert first.net_benefit.std() > fixed.net_benefit.std()
+    # P(benefits exceed costs) for a normal net benefit with fixed values
+    value = DEFAULT_MONETARY_VALUES.value_conviction.expected
+    sd = math.sqrt((value * 0.03) ** 2 + 2000.0**2)
+    expected = stats.norm.sf(0, loc=value * 0.1 - 10_000, scale=sd)
+    assert fixed.prob_benefits_exceed_costs == pytest.approx(expected, abs=0.015)
+
+
+def test_unknown_benefit_cost_components_are_refused():
+    with pytest.raises(ArgumentError, match="convictions"):
+        simulate_benefit_cost({"convictions": 0.1}, np.eye(1))
