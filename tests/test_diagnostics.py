@@ -63,3 +63,10 @@ def test_overlap_summary_and_warnings():
     balance = balance_table(e[:, None], ["e"], t, weights)
     text = " ".join(diagnostic_warnings(summary, balance))
     assert "outside the common support" in text and "clipped" in text and "extreme weights" in text
+
+
+def test_e_value_for_a_huge_mean_difference_does_not_overflow():
+    from techeval.diagnostics import e_value_mean_difference
+
+    values = e_value_mean_difference(1e6, 9e5, 1.1e6, outcome_sd=1.0)
+    assert values["point"] > 1e100

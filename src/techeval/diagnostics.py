@@ -258,7 +258,8 @@ def e_value_mean_difference(
         return {"point": math.nan, "ci_limit": math.nan}
 
     def to_rr(value: float) -> float:
-        return math.exp(0.91 * value / outcome_sd)
+        # a difference of hundreds of SDs is "infinitely" strong, not an overflow
+        return math.exp(min(0.91 * value / outcome_sd, 700.0))
 
     return e_value(to_rr(difference), to_rr(ci_low), to_rr(ci_high))
 

@@ -251,7 +251,9 @@ def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: boo
             names.extend(f"{column}:spline{j}" for j in range(block.shape[1]))
     if not blocks:
         return Design(np.empty((n, 0)), [])
-    matrix = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+    # always a fresh array: a lone numeric column would otherwise be a view of the
+    # caller's frame, and standardising in place would change the caller's data
+    matrix = np.hstack(blocks) if len(blocks) > 1 else np.array(blocks[0], dtype=np.float64)
     matrix = np.ascontiguousarray(matrix, dtype=np.float64)
     names = [name.replace("=_", "=") for name in names]
     # standardise in place: keeps one copy of the matrix at a million rows
@@ -345,13 +347,29 @@ class GLM:
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             self.model_.fit(X, target)
+        if self.task == "count":
+            fitted = self._linear_predictor(X)
+            self.linear_predictor_range_ = (float(fitted.min()), float(fitted.max()))
         return self
 
+    def _linear_predictor(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.model_.coef_ + self.model_.intercept_
+
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted mean; log-link predictions stay within the range seen in fitting.
+
+        A log-link model predicting for covariate values beyond its fitting rows (another
+        cross-fitting fold, the other arm, a heavy-tailed covariate) extrapolates
+        exponentially; one such case can move an average by millions. Holding the linear
+        predictor to the fitted range keeps predictions where the data support them.
+        """
         if X.shape[1] == 0:
             X = np.zeros((X.shape[0], 1))
         if self.task == "binary":
             return self.model_.predict_proba(X)[:, 1]
+        if self.task == "count":
+            low, high = self.linear_predictor_range_
+            return np.exp(np.clip(self._linear_predictor(X), low, high))
         return self.model_.predict(X)
 
     def variance(self, mean: np.ndarray) -> np.ndarray:
