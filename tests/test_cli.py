@@ -123,3 +123,21 @@ def test_internal_error_exits_1_and_asks_for_a_report(run, monkeypatch, tmp_path
     path.write_text(to_csv(VALID_ROWS))
     code, _, err = run("validate", str(path))
     assert code == 1 and "bug in techeval" in err
+
+
+def test_effect_on_a_case_file_uses_technique_columns_and_derived_outcomes(run, tmp_path):
+    from techeval.synth import generate_cases, write_cases
+
+    path = tmp_path / "cases.csv"
+    write_cases(generate_cases(600, seed=4), path)
+    code, out, err = run(
+        "effect", str(path), "--treatment", "undercover", "--outcome", "conviction",
+        "--covariates", "offence,n_suspects,threat_level", "--method", "ipw", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    row = json.loads(out)
+    assert (row["technique"], row["measure"], row["method"]) == ("undercover", "conviction", "ipw")
+    assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+    assert row["n_treated"] + row["n_control"] == 600
+    code, out, _ = run("effect", str(path), "--treatment", "undercover", "--outcome", "conviction")
+    assert code == 0 and "read as a case file: 600 of 600 rows used" in out

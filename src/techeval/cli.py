@@ -39,7 +39,12 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """Evaluate special investigative techniques: conviction outcome, cost and harm."""
@@ -53,8 +58,12 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="Case file to write (.csv or .parquet).")],
     n: Annotated[int, typer.Option("--n", help="Number of cases.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 0,
-    truth: Annotated[Path | None, typer.Option("--truth", help="Where to write truth.json.")] = None,
-    scenario: Annotated[str, typer.Option("--scenario", help="default, no_effect or strong_confounding.")] = "default",
+    truth: Annotated[
+        Path | None, typer.Option("--truth", help="Where to write truth.json.")
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="default, no_effect or strong_confounding.")
+    ] = "default",
 ) -> None:
     """Write synthetic case records whose true technique effects are known."""
     from techeval.synth import generate_cases, write_cases
@@ -67,19 +76,36 @@ def synth(
 
 @app.command()
 def validate(
-    cases: Annotated[str, typer.Argument(help="Case file (.csv, .tsv, .parquet, .xlsx) or database URL (sqlite:///cases.db?table=cases).")],
+    cases: Annotated[
+        str,
+        typer.Argument(
+            help="Case file (.csv, .tsv, .parquet, .xlsx) or database URL (sqlite:///cases.db?table=cases)."
+        ),
+    ],
     columns: Annotated[
         str | None,
-        typer.Option("--columns", help="Map your column names onto canonical ones: 'CaseNo=case_id,Yr=year', or a .yaml/.json file holding that mapping."),
+        typer.Option(
+            "--columns",
+            help="Map your column names onto canonical ones: 'CaseNo=case_id,Yr=year', or a .yaml/.json file holding that mapping.",
+        ),
     ] = None,
     alias: Annotated[
         list[str] | None,
-        typer.Option("--alias", help="Extra technique label, e.g. 'phone tap=electronic_surveillance' (repeatable)."),
+        typer.Option(
+            "--alias",
+            help="Extra technique label, e.g. 'phone tap=electronic_surveillance' (repeatable).",
+        ),
     ] = None,
     set_aside: Annotated[
-        Path | None, typer.Option("--set-aside", help="Write the set-aside rows with their reasons to this .csv or .xlsx file.")
+        Path | None,
+        typer.Option(
+            "--set-aside",
+            help="Write the set-aside rows with their reasons to this .csv or .xlsx file.",
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable summary instead.")
+    ] = False,
 ) -> None:
     """Check a case file against the canonical case record; list every row set aside and why.
 
@@ -89,7 +115,9 @@ def validate(
     from techeval.cli_output import parse_mapping, print_validation
 
     report = load_cases(
-        cases, columns=parse_mapping(columns, what="--columns"), aliases=parse_mapping(alias, what="--alias")
+        cases,
+        columns=parse_mapping(columns, what="--columns"),
+        aliases=parse_mapping(alias, what="--alias"),
     )
     if set_aside is not None:
         report.write_set_aside(set_aside)
@@ -100,33 +128,57 @@ def validate(
 
 @app.command()
 def effect(
-    data: Annotated[Path, typer.Argument(help="Table to analyse (.csv or .parquet), one row per unit.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Table to analyse (.csv, .parquet, .xlsx or a database URL), one row per unit; case files are validated first."
+        ),
+    ],
     treatment: Annotated[str, typer.Option("--treatment", help="Boolean or 0/1 treatment column.")],
-    outcome: Annotated[str, typer.Option("--outcome", help="Outcome column (binary, count or continuous).")],
-    covariates: Annotated[str, typer.Option("--covariates", help="Comma-separated covariate columns (text is categorical).")] = "",
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="Outcome column (binary, count or continuous).")
+    ],
+    covariates: Annotated[
+        str,
+        typer.Option(
+            "--covariates", help="Comma-separated covariate columns (text is categorical)."
+        ),
+    ] = "",
     estimand: Annotated[str, typer.Option("--estimand", help="ATE or ATT.")] = "ATE",
-    method: Annotated[str, typer.Option("--method", help="aipw, ipw, regression, naive or a registered name.")] = "aipw",
+    method: Annotated[
+        str, typer.Option("--method", help="aipw, ipw, regression, naive or a registered name.")
+    ] = "aipw",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the primary result row as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the primary result row as JSON.")
+    ] = False,
 ) -> None:
     """Adjusted effect of a binary treatment on an outcome in any table."""
     import json
 
-    from techeval.effect import json_ready, make_estimator, read_data
-    from techeval.results import results_frame
+    from techeval.effect import make_estimator, read_data
+    from techeval.results import canonical_value, results_frame
 
     names = [c.strip() for c in covariates.split(",") if c.strip()]
     estimator = make_estimator(method, estimand=estimand, random_state=seed)
-    results = estimator.fit(read_data(data), treatment=treatment, outcome=outcome, covariates=names).results_
+    frame, notes = read_data(data)
+    results = estimator.fit(frame, treatment=treatment, outcome=outcome, covariates=names).results_
     if as_json:
-        typer.echo(json.dumps(json_ready(results[0].to_dict()), indent=2))
+        typer.echo(json.dumps(canonical_value(results[0].to_dict()), indent=2, ensure_ascii=False))
         return
+    for note in notes:
+        console.print(f"note: {note}", highlight=False)
     table = Table(title=f"Effect of {treatment} on {outcome} ({estimand}, {method})")
-    shown = results_frame(results)[["scale", "estimate", "ci_low", "ci_high", "p_value", "n_treated", "n_control"]]
-    for column in shown.columns:
-        table.add_column(column, justify="left" if column == "scale" else "right", no_wrap=True, min_width=15 if column == "scale" else None)
-    for row in shown.itertuples(index=False):
-        table.add_row(row[0], *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row[1:]))
+    for column in ("scale", "estimate (95% CI)", "p-value", "treated", "control"):
+        table.add_column(column, justify="left" if column == "scale" else "right")
+    for row in results_frame(results).itertuples(index=False):
+        table.add_row(
+            row.scale,
+            f"{row.estimate:.3g} ({row.ci_low:.3g} to {row.ci_high:.3g})",
+            f"{row.p_value:.2g}",
+            f"{row.n_treated:,}",
+            f"{row.n_control:,}",
+        )
     console.print(table)
     for warning in results[0].warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

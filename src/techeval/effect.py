@@ -401,37 +401,36 @@ def _heterogeneity_row(
 # ---- helpers for the command line ---------------------------------------------------------
 
 
-def read_data(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet table for :func:`estimate_effect` (any table, not case records).
+def read_data(source: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read a table for :func:`estimate_effect` from a file or database URL.
 
-    Text columns stay text (categorical covariates); numbers are parsed as numbers.
+    Any table works. A table holding every required case-record column is a case file:
+    it is validated and the analysis-ready case table is returned (one boolean column
+    per technique, ``conviction``, ``high_level_conviction``, ...), with a note when rows
+    were set aside. Other tables keep their text columns as text (categorical covariates)
+    and turn columns whose every filled cell is a number into numbers.
+
+    Returns
+    -------
+    frame, notes
+        The table, and plain-words notes about how it was read.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ArgumentError(f"the data file {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt", ".tsv"):
-            return pd.read_csv(path, sep=None, engine="python")
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ArgumentError(f"cannot read the data ({exc})", where=str(path)) from None
-    raise ArgumentError(
-        f"cannot read {suffix or 'extension-less'} files",
-        where=str(path),
-        hint="Use .csv or .parquet",
+    from techeval.cases.readers import read_table
+    from techeval.cases.schema import REQUIRED_COLUMNS
+    from techeval.cases.validate import infer_column, validate_table
+
+    table = read_table(source)
+    columns = {str(c).strip().lower() for c in table.frame.columns}
+    if all(name in columns for name in REQUIRED_COLUMNS):
+        report = validate_table(table)
+        notes = [f"read as a case file: {report.rows_used:,} of {report.rows_in:,} rows used"]
+        if report.rows_set_aside:
+            notes.append(
+                f"{report.rows_set_aside:,} rows set aside by validation "
+                f"(run `techeval validate {table.source}` to see why)"
+            )
+        return report.cases, notes
+    frame = pd.DataFrame(
+        {column: infer_column(table.frame[column]) for column in table.frame.columns}
     )
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with non-finite floats as ``None`` and numpy scalars as Python ones (for JSON)."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return frame, list(table.notes)

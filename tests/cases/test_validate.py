@@ -209,10 +209,17 @@ def test_reserved_column_names(valid_frame):
 
 
 def test_extra_columns_are_kept_and_typed(valid_frame):
-    frame = valid_frame.assign(severity=["1.5", "2", "", "3"], unit=["a", "b", "c", "d"])
+    frame = valid_frame.assign(
+        severity=["1.5", "2", "", "3"],
+        unit=["a", "b", "c", "d"],
+        armed=["Yes", "no", "", "TRUE"],
+        flag=["1", "0", "0", "1"],
+    )
     report = validate_frame(frame)
     assert report.cases["severity"].dtype == "float64"
     assert report.cases["unit"].tolist() == ["a", "b", "c", "d"]
+    assert report.cases["armed"].tolist() == [True, False, pd.NA, True]
+    assert report.cases["flag"].tolist() == [1.0, 0.0, 0.0, 1.0]
 
 
 def test_every_problem_of_a_row_is_listed(valid_frame):

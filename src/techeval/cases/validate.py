@@ -605,7 +605,7 @@ def _analysis_table(typed: pd.DataFrame, raw: pd.DataFrame, keep: np.ndarray) ->
     cases = typed.loc[keep].copy()
     extras = [c for c in raw.columns if c not in S.COLUMNS_BY_NAME]
     for column in extras:
-        cases[column] = _extra_column(raw[column].loc[keep])
+        cases[column] = infer_column(raw[column].loc[keep])
     used = cases["techniques"].fillna("")
     for technique in S.TECHNIQUES:
         cases[technique] = (
@@ -625,14 +625,24 @@ def _analysis_table(typed: pd.DataFrame, raw: pd.DataFrame, keep: np.ndarray) ->
     return cases
 
 
-def _extra_column(values: pd.Series) -> pd.Series:
-    """Keep extra columns; turn them into numbers when every filled cell is one."""
+def infer_column(values: pd.Series) -> pd.Series:
+    """A column as text, or as numbers when every filled cell is a number.
+
+    Used for columns outside the case-record schema (kept, and usable as covariates).
+    """
     if not _is_text(values):
         return values
     text = _text(values)
-    missing = text.str.lower().isin(MISSING_TEXT)
+    lowered = text.str.lower()
+    missing = lowered.isin(MISSING_TEXT)
+    if missing.all():
+        return text.where(~missing, None).astype("str")
+    filled = lowered[~missing]
+    words = S.BOOLEAN_TRUE | S.BOOLEAN_FALSE
+    if filled.isin(words - {"0", "1"}).any() and filled.isin(words).all():
+        return _parse_boolean(values)[0]
     numbers = pd.to_numeric(text.where(~missing, None), errors="coerce")
-    if missing.all() or numbers[~missing].isna().any():
+    if numbers[~missing].isna().any():
         return text.where(~missing, None).astype("str")
     return numbers.astype("float64")
 
