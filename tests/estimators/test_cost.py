@@ -10,7 +10,6 @@ import pytest
 import statsmodels.api as sm
 
 from techeval.economics import icer_quadrant
-from techeval.estimators import available_estimators, get_estimator
 from techeval.estimators.cost import BenefitCost, CostEffectiveness, CostSummary, IncrementalCost
 
 DATA = Path(__file__).resolve().parents[2] / "synthetic_data"
@@ -251,32 +250,6 @@ def test_benefit_cost_with_monetised_harms_subtracts_their_adjusted_difference()
         without.simulation_.point_costs + harm
     )
     assert not any("count as zero" in w for w in with_harms.result_.warnings)
-
-
-# ---- contract ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(available_estimators("cost")))
-def test_cost_estimators_honour_the_contract(name):
-    cls = get_estimator(name)
-    frame = _frame(n=300, seed=8)
-    before = frame.copy(deep=True)
-    params = {"n_bootstrap": 20} if "n_bootstrap" in cls._param_names() else {}
-    if "n_draws" in cls._param_names():
-        params["n_draws"] = 500
-    if "random_state" in cls._param_names():
-        params["random_state"] = 4
-    estimator = cls(**params)
-    fitted = estimator.fit(frame, treatment="t", outcome="cost_total", covariates=COVARIATES)
-    assert fitted is estimator
-    pd.testing.assert_frame_equal(frame, before)
-    assert fitted.results_ and all(r.family == "cost" for r in fitted.results_)
-    for result in fitted.results_:
-        if math.isfinite(result.ci_low):
-            assert result.ci_low <= result.estimate <= result.ci_high, result
-    again = cls(**params).fit(frame, treatment="t", outcome="cost_total", covariates=COVARIATES)
-    assert again.results_ == fitted.results_
-    assert cls(**estimator.get_params()).get_params() == estimator.get_params()
 
 
 def test_results_do_not_depend_on_the_number_of_workers():

@@ -15,7 +15,7 @@ from scipy import stats
 
 from techeval.cases.schema import CANONICAL_COLUMNS
 from techeval.errors import ArgumentError, EstimatorError
-from techeval.estimators import available_estimators, get_estimator
+from techeval.estimators import get_estimator
 from techeval.estimators.harm import (
     DEFAULT_HARM_UNIT_COSTS,
     DEFAULT_HARM_WEIGHTS,
@@ -494,49 +494,6 @@ def test_index_and_cost_are_aipw_on_the_per_case_sum(estimator, per_case):
     assert fitted.result_.ci_high == direct.result_.ci_high
     assert fitted.result_.ci_low > 0  # every harm rises with the technique
     pd.testing.assert_frame_equal(frame, before)
-
-
-# ---- the common contract over every harm estimator -----------------------------------------------
-
-
-def contract_frame():
-    frame = harm_case_frame(n=300, seed=12)
-    frame["electronic_surveillance"] = frame["undercover"].to_numpy()[::-1]
-    frame["witness_protection"] = frame["undercover"]
-    frame["intercepts_total"] = frame["non_suspects_intercepted"] * 30 + 5
-    frame["intercepts_incriminating"] = frame["intercepts_total"] // 4
-    frame["n_suspects"] = 3
-    frame["protected_witnesses"] = 2 * frame["witness_protection"]
-    frame["offence"] = np.where(frame["x"] > 0, "fraud", "drug_trafficking")
-    frame["group_structure"] = "loose"
-    return frame
-
-
-@pytest.mark.parametrize("name", sorted(available_estimators("harm")))
-def test_contract(name):
-    frame = contract_frame()
-    before = frame.copy()
-    cls = get_estimator(name)
-    params = {"random_state": 0} if "random_state" in cls._param_names() else {}
-    kwargs = {"treatment": "undercover", "covariates": ["x"]}
-    if name in ("harm.rates",):
-        kwargs["outcome"] = "officer_injuries"
-    elif name == "harm.collateral_intrusion":
-        kwargs = {"treatment": "electronic_surveillance"}
-    elif name == "harm.witness_offending":
-        kwargs = {"treatment": "witness_protection"}
-    elif name == "harm.undercover_risk":
-        kwargs = {}
-    first = cls(**params)
-    assert first.fit(frame, **kwargs) is first
-    second = cls(**params).fit(frame, **kwargs)
-    pd.testing.assert_frame_equal(frame, before)
-    pd.testing.assert_frame_equal(first.to_frame(), second.to_frame())
-    for row in first.results_:
-        assert row.family == "harm"
-        if row.is_finite:
-            assert row.ci_low <= row.estimate <= row.ci_high
-        json.dumps(row.to_dict()["diagnostics"], allow_nan=False)
 
 
 # ---- known truth -----------------------------------------------------------------------------------
