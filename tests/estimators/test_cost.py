@@ -325,3 +325,26 @@ def test_bootstrap_interval_of_incremental_cost_covers_the_truth_on_shipped_data
     )
     true_cost = truth["techniques"][technique]["incremental_cost"]["ate"]
     assert result.ci_low <= true_cost <= result.ci_high, (result.estimate, true_cost)
+
+
+def test_incremental_cost_with_the_outcome_familys_aipw():
+    from techeval.cases import validate_frame
+    from techeval.estimators.outcome import AIPW
+    from techeval.synth import generate_cases, population_truth
+
+    cases = validate_frame(generate_cases(3000, seed=101).cases).cases
+    covariates = [
+        "offence", "group_structure", "n_suspects", "high_level_targets", "jurisdiction",
+        "year", "threat_level", "transnational",
+    ]  # fmt: skip
+    fitted = IncrementalCost(model="aipw", inference="influence_function", random_state=2).fit(
+        cases, treatment="electronic_surveillance", covariates=covariates
+    )
+    (row,) = fitted.results_
+    direct = AIPW(random_state=2).fit(
+        cases, treatment="electronic_surveillance", outcome="cost_total", covariates=covariates
+    )
+    assert (row.family, row.measure, row.method) == ("cost", "incremental_cost", "aipw")
+    assert row.estimate == direct.result_.estimate and row.ci_low == direct.result_.ci_low
+    truth = population_truth("default")["electronic_surveillance"]["incremental_cost"]["ate"]
+    assert row.ci_low <= truth <= row.ci_high

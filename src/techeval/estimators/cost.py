@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, ClassVar, Self
 
@@ -476,7 +476,7 @@ class _CostBase(Estimator):
 
 
 _MODEL_DOC = """
-    model : {"gamma_dr", "gamma_glm"}
+    model : {"gamma_dr", "gamma_glm", "aipw"}
         ``"gamma_dr"`` (default): a GLM per arm — gamma with log link for strictly
         positive costs, Poisson quasi-likelihood with log link for non-negative values
         with zeros, logistic for yes/no outcomes — with recycled predictions augmented
@@ -484,6 +484,8 @@ _MODEL_DOC = """
         an L2-penalised logistic regression on the same covariates). ``"gamma_glm"``:
         one GLM with the technique as a main effect and recycled predictions (the
         standard health-economics model; consistent only if the model is right).
+        ``"aipw"`` (``cost.incremental`` only): the outcome family's cross-fitted
+        ``outcome.aipw`` applied to the cost column.
     estimand : {"ATE", "ATT"}
         Average over all cases, or over the cases that used the technique.
     log_covariates : sequence of str
@@ -769,6 +771,10 @@ class IncrementalCost(_CostBase):
         covariates: Sequence[str] = (),
     ) -> Self:
         """Estimate the incremental cost of ``treatment`` on the cost column ``outcome``."""
+        if self.model == "aipw":
+            return self._fit_aipw(
+                frame, treatment=treatment, outcome=outcome, covariates=covariates
+            )
         settings = self._settings()
         _check(
             "inference",
@@ -828,6 +834,29 @@ class IncrementalCost(_CostBase):
                 diagnostics=diagnostics,
                 warnings=tuple(self._warnings(data, replicates)),
             ),
+        )
+        return self
+
+    def _fit_aipw(
+        self, frame: pd.DataFrame, *, treatment: str, outcome: str, covariates: Sequence[str]
+    ) -> Self:
+        """The outcome family's cross-fitted AIPW applied to cost (one estimator, not two)."""
+        from techeval.estimators.outcome import AIPW
+
+        aipw = AIPW(
+            estimand=self.estimand,
+            l2_penalty=self.l2_penalty,
+            propensity_clip=self.propensity_clip,
+            inference=self.inference,
+            n_bootstrap=self.n_bootstrap,
+            bootstrap_ci=self.bootstrap_ci,
+            n_jobs=self.n_jobs,
+            ci_level=self.ci_level,
+            random_state=self.random_state,
+        ).fit(frame, treatment=treatment, outcome=outcome, covariates=covariates)
+        primary = aipw.result_
+        self.results_ = (
+            replace(primary, family="cost", measure="incremental_cost", method="aipw"),
         )
         return self
 
