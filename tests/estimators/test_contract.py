@@ -6,8 +6,8 @@ the worked plug-in example in ``examples/``, made discoverable through a real
 """
 
 import math
+import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -110,33 +110,21 @@ def test_outcome_estimators_on_any_table(name, binary):
     )
 
 
-def _make_discoverable(tmp_path: Path) -> Path:
-    """Make the example package importable and visible to importlib.metadata.
-
-    Installing with pip would need the hatchling build backend (not a techeval
-    dependency) and network access in CI. A ``.dist-info`` directory on ``sys.path`` is
-    exactly what an installation leaves behind for entry-point discovery, so we write
-    one from the example's own ``pyproject.toml`` and put its ``src`` on the path.
-    """
-    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    dist_info = tmp_path / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-    )
-    lines = []
-    for group, entries in project["entry-points"].items():
-        lines.append(f"[{group}]")
-        lines.extend(f"{name} = {value}" for name, value in entries.items())
-    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-    return dist_info
-
-
 @pytest.fixture
 def example_plugin(tmp_path, monkeypatch):
-    _make_discoverable(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    """Install the example package for real (pip, offline) into a folder on sys.path.
+
+    ``--target`` keeps the test's venv unchanged; ``--no-build-isolation`` uses the
+    hatchling from the test extra, so no network is needed.
+    """
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(EXAMPLE)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    assert (target / "techeval_example_estimator").is_dir()
+    monkeypatch.syspath_prepend(str(target))
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     monkeypatch.setattr(registry, "_loaded", False)
     yield
