@@ -53,14 +53,25 @@ def one_replication(seed: int, n: int, scenario: str) -> list[dict]:
 
 
 def run_study(
-    replications: int, n: int, scenario: str, jobs: int = 2, first_seed: int = 10_000
+    replications: int,
+    n: int,
+    scenario: str,
+    jobs: int = 2,
+    first_seed: int = 10_000,
+    draws_path: str | None = None,
 ) -> pd.DataFrame:
-    """One row per technique: coverage, bias, rejection rate with Monte Carlo SEs."""
+    """One row per technique: coverage, bias, rejection rate with Monte Carlo SEs.
+
+    ``draws_path`` (optional) receives every replication's estimate and interval as CSV,
+    so a surprising summary can be traced back to the draws behind it.
+    """
     truth = population_truth(scenario)
     results = Parallel(n_jobs=jobs)(
         delayed(one_replication)(first_seed + r, n, scenario) for r in range(replications)
     )
     draws = pd.DataFrame([row for rows in results for row in rows])
+    if draws_path is not None:
+        draws.to_csv(draws_path, index=False)
     table = []
     for technique, group in draws.groupby("technique", sort=False):
         target = truth[technique]["conviction"]["ate"]
@@ -79,12 +90,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--scenarios", default="default,no_effect")
+    parser.add_argument(
+        "--draws-dir", default=None, help="write each scenario's raw draws to DIR/<scenario>.csv"
+    )
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
     for scenario in args.scenarios.split(","):
         start = time.perf_counter()
-        table = run_study(args.replications, args.n, scenario, args.jobs)
+        draws_path = None if args.draws_dir is None else f"{args.draws_dir}/{scenario}.csv"
+        table = run_study(args.replications, args.n, scenario, args.jobs, draws_path=draws_path)
         elapsed = time.perf_counter() - start
         print(f"\nscenario={scenario}  R={args.replications}  n={args.n}  ({elapsed:.0f} s)")
         shown = table[["technique", "true_ate", "n_replications", "mean_bias", "mean_bias_mcse",

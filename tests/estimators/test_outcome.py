@@ -246,6 +246,22 @@ def test_aipw_count_and_continuous_outcomes_use_matching_models():
     assert [r.scale for r in earnings.results_] == ["mean_difference"]
 
 
+def test_aipw_penalises_the_propensity_model_and_only_it_with_its_own_penalty():
+    frame = _simulated(n=1000)
+
+    def overlap(**params):
+        fitted = AIPW(random_state=0, **params).fit(
+            frame, treatment="t", outcome="y", covariates=COVARIATES
+        )
+        return fitted.result_.diagnostics["overlap"]
+
+    # cross-fitted propensities do not depend on the outcome models' penalty ...
+    assert overlap(l2_penalty=5.0) == overlap()
+    # ... but a stronger propensity penalty pulls the weights in
+    assert overlap(propensity_l2_penalty=300.0)["max_weight"] < overlap()["max_weight"]
+    assert overlap()["max_weight"] < overlap(propensity_l2_penalty=0.0)["max_weight"]
+
+
 def test_gradient_boosting_nuisances_run_and_cover():
     frame = _simulated(n=3000)
     result = (
@@ -297,6 +313,8 @@ def test_bad_parameters_are_argument_errors():
         AIPW(estimand="ATC").fit(_simulated(n=300), treatment="t", outcome="y")
     with pytest.raises(ArgumentError, match="n_folds"):
         AIPW(n_folds=1).fit(_simulated(n=300), treatment="t", outcome="y")
+    with pytest.raises(ArgumentError, match="propensity_l2_penalty"):
+        AIPW(propensity_l2_penalty=-1).fit(_simulated(n=300), treatment="t", outcome="y")
 
 
 def test_text_and_boolean_covariates_are_encoded():
