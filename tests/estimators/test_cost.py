@@ -348,3 +348,19 @@ def test_incremental_cost_with_the_outcome_familys_aipw():
     assert row.estimate == direct.result_.estimate and row.ci_low == direct.result_.ci_low
     truth = population_truth("default")["electronic_surveillance"]["incremental_cost"]["ate"]
     assert row.ci_low <= truth <= row.ci_high
+
+
+def test_high_level_conviction_counts_per_case_for_economics():
+    # The loader leaves high_level_conviction missing where a case has no high-level
+    # target; for cost per additional high-level conviction such cases count as zero.
+    from techeval.estimators.cost import per_case_outcome
+
+    frame = pd.DataFrame(
+        {
+            "high_level_targets": [0, 2, 1, 0, 3],
+            "high_level_conviction": pd.array([pd.NA, True, False, pd.NA, pd.NA], dtype="boolean"),
+        }
+    )
+    values = per_case_outcome(frame, "high_level_conviction")
+    assert values.tolist() == [False, True, False, False, pd.NA]
+    assert frame["high_level_conviction"].isna().sum() == 3  # input untouched

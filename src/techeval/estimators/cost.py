@@ -194,6 +194,22 @@ def _prepare(
     )
 
 
+def per_case_outcome(frame: pd.DataFrame, name: str) -> pd.Series:
+    """An outcome column per case, as economic evaluation counts it.
+
+    ``high_level_conviction`` is undefined (missing) for cases without a high-level
+    target, which is right for its effect among such cases, but cost is counted per case
+    over all cases: there a case without a target has, structurally, no high-level
+    conviction. Dividing an all-case cost by an eligible-case effect would understate the
+    cost per additional high-level conviction by the share of eligible cases.
+    """
+    values = frame[name]
+    if name == "high_level_conviction" and "high_level_targets" in frame.columns:
+        no_target = (pd.to_numeric(frame["high_level_targets"], errors="coerce") == 0).fillna(False)
+        values = values.astype("boolean").mask(no_target.to_numpy(dtype=bool), False)
+    return values
+
+
 # ---- numerical core ---------------------------------------------------------------------
 
 
@@ -954,7 +970,7 @@ class CostEffectiveness(_CostBase):
             cost=outcome,
             covariates=covariates,
             log_covariates=self.log_covariates,
-            extra={e: frame[e] for e in effects},
+            extra={e: per_case_outcome(frame, e) for e in effects},
         )
         deltas, influence, replicates = _estimate(
             settings,
@@ -1222,7 +1238,7 @@ class BenefitCost(_CostBase):
         """Monetise the adjusted effects of ``treatment`` and weigh them against its cost."""
         settings = self._settings()
         values = economics.MonetaryValues.from_dict(self.values)
-        extra = {c: frame[c] for c in _BENEFIT_COLUMNS if c in frame.columns}
+        extra = {c: per_case_outcome(frame, c) for c in _BENEFIT_COLUMNS if c in frame.columns}
         harms_included = self.harm_unit_costs is not None
         if harms_included:
             try:
