@@ -19,6 +19,7 @@ _PUBLIC = {
     "load_cases": "techeval.cases",
     "validate_frame": "techeval.cases",
     "estimate_effect": "techeval.effect",
+    "run_protocol": "techeval.protocols.run",
     "EffectResult": "techeval.results",
     "TechevalError": "techeval.errors",
 }
@@ -29,6 +30,7 @@ __all__ = [
     "__version__",
     "estimate_effect",
     "load_cases",
+    "run_protocol",
     "validate_frame",
 ]
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from techeval.cases import load_cases, validate_frame
     from techeval.effect import estimate_effect
     from techeval.errors import TechevalError
+    from techeval.protocols.run import run_protocol
     from techeval.results import EffectResult
 
 

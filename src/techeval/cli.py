@@ -197,6 +197,122 @@ def estimators() -> None:
     console.print(table)
 
 
+@app.command()
+def run(
+    protocol: Annotated[
+        str, typer.Argument(help="Protocol file, or a shipped protocol's name (standard-v1).")
+    ],
+    cases: Annotated[
+        str, typer.Option("--cases", help="Case file (.csv, .parquet, .xlsx) or database URL.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the results into.")],
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (default: the protocol's).")
+    ] = None,
+    formats: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Comma-separated: json (html, md, pdf come with the reports)."
+        ),
+    ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="local (joblib processes); dask is not available yet.")
+    ] = "local",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the contents of a non-empty --out.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+) -> None:
+    """Run a standard protocol on a case file and write result.json, results.csv and run.log.
+
+    Exit code 0 when the run completes, 2 for a bad protocol, case file or option.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from techeval.protocols.model import load_protocol
+    from techeval.protocols.run import (
+        check_backend,
+        check_formats,
+        check_output_folder,
+        run_protocol,
+        write_outputs,
+    )
+
+    loaded = load_protocol(protocol)
+    check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
+    check_backend(backend)
+    check_output_folder(out, overwrite=overwrite)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    with bar:
+        step = bar.add_task("starting", total=None)
+
+        def show(label: str, done: int, total: int) -> None:
+            bar.update(step, description=label, completed=done, total=total)
+
+        outcome = run_protocol(loaded, cases, seed=seed, backend=backend, progress=show)
+    folder = write_outputs(outcome, out, overwrite=overwrite)
+    if quiet:
+        return
+    data = outcome.document["data"]
+    console.print(
+        f"{loaded.protocol.name} {loaded.protocol.version}: rows in {data['rows_in']:,} = used "
+        f"{data['rows_used']:,} + set aside {data['rows_set_aside']:,}; "
+        f"{len(outcome.document['results']):,} results in {outcome.elapsed:.1f} s",
+        highlight=False,
+    )
+    for technique, grade in outcome.document["grades"].items():
+        console.print(
+            f"  {technique.replace('_', ' ')}: evidence {grade['grade']}", highlight=False
+        )
+    for warning in outcome.document["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"written to {folder}/result.json", highlight=False)
+
+
+protocols_app = typer.Typer(
+    help="List the shipped protocols, or show one with its hash.", no_args_is_help=False
+)
+app.add_typer(protocols_app, name="protocols")
+
+
+@protocols_app.callback(invoke_without_command=True)
+def protocols(ctx: typer.Context) -> None:
+    """List the shipped protocols (name, version, description, sha256)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from techeval.protocols.model import list_protocols, load_protocol
+
+    table = Table(title="techeval protocols")
+    for column in ("name", "version", "description", "sha256"):
+        table.add_column(column, no_wrap=column != "description")
+    for path in list_protocols():
+        loaded = load_protocol(path, check_estimators=False)
+        table.add_row(
+            path.stem, loaded.protocol.version, loaded.protocol.description, loaded.sha256[:12]
+        )
+    console.print(table)
+
+
+@protocols_app.command("show")
+def protocols_show(
+    name: Annotated[str, typer.Argument(help="Shipped protocol name (quick-v1) or a path.")],
+) -> None:
+    """Print one protocol as written, with its SHA-256 hash."""
+    from techeval.protocols.model import load_protocol
+
+    loaded = load_protocol(name, check_estimators=False)
+    typer.echo(f"# {loaded.path}\n# sha256 {loaded.sha256}")
+    typer.echo(loaded.text, nl=not loaded.text.endswith("\n"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
     try:

@@ -1,0 +1,956 @@
+"""The protocol runner: case records → estimators → synthesis → grades → disclosure → files.
+
+:func:`run_protocol` validates the case file (keeping the set-aside ledger), runs every
+estimator the protocol names for every technique, synthesises (benefit–cost, the
+witness-protection programme model), applies disclosure control, grades the evidence
+and returns a :class:`RunOutcome`. :func:`write_outputs` writes it to a folder
+atomically. Nothing here formats a report: reports read ``result.json``.
+
+The result file is a stable contract (``docs/result-schema.md``): the same data,
+protocol, seed and techeval version give a byte-identical ``result.json``. Run times
+go to ``run.log``, never into the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from techeval import __version__
+from techeval.errors import ArgumentError, EstimatorError, ProtocolError
+from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
+from techeval.protocols.grades import grade_techniques
+from techeval.protocols.model import LoadedProtocol, Protocol, load_protocol
+from techeval.results import EffectResult, canonical_json, canonical_value
+
+__all__ = [
+    "RESULT_SCHEMA",
+    "RunOutcome",
+    "check_backend",
+    "check_formats",
+    "check_output_folder",
+    "run_protocol",
+    "write_outputs",
+]
+
+#: Identifier of the result-file format (``docs/result-schema.md``).
+RESULT_SCHEMA = "techeval.result/1"
+
+#: Output formats that exist today; the others come with the report issue.
+AVAILABLE_FORMATS = ("json",)
+_ALL_FORMATS = ("json", "html", "md", "pdf")
+
+_FAMILY_ORDER = ("outcome", "cost", "harm", "synthesis")
+
+#: Estimators tied to one technique run only for it unless the protocol says otherwise.
+_DEFAULT_TECHNIQUES = {
+    "harm.collateral_intrusion": ("electronic_surveillance",),
+    "harm.undercover_risk": ("undercover",),
+    "harm.witness_offending": ("witness_protection",),
+}
+
+#: Estimators whose rows are the synthesis of the other families (relabelled
+#: ``family="synthesis"`` in the result file).
+_SYNTHESIS = frozenset({"cost.benefit"})
+
+#: How each estimator names the protocol's inference method, where it differs.
+_INFERENCE_NAMES = {
+    "harm.collateral_intrusion": {"influence_function": "linearisation", "bootstrap": "bootstrap"},
+}
+
+Progress = Callable[[str, int, int], None]
+
+
+# ---- options checked before any work ---------------------------------------------------
+
+
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """The requested output formats, refusing those not available yet.
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown format, or ``html``/``md``/``pdf`` (reports come with a later
+        issue; no placeholder file is ever written).
+    """
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+    unknown = [f for f in chosen if f not in _ALL_FORMATS]
+    if unknown:
+        raise ArgumentError(
+            f"unknown output format(s): {', '.join(unknown)}",
+            hint=f"Use one or more of {', '.join(_ALL_FORMATS)}, separated by commas",
+        )
+    later = [f for f in chosen if f not in AVAILABLE_FORMATS]
+    if later:
+        raise ArgumentError(
+            f"the {', '.join(later)} report format is not available yet (a later issue adds "
+            "the reports)",
+            hint="Use --format json: result.json and results.csv hold every number",
+        )
+    return chosen or ("json",)
+
+
+def check_backend(backend: str) -> str:
+    """``local`` (joblib's loky processes) is the only back-end available yet.
+
+    Raises
+    ------
+    ArgumentError
+        For ``dask[:ADDRESS]`` (not available yet) or anything else.
+    """
+    name = backend.strip().lower()
+    if name == "local":
+        return name
+    if name == "dask" or name.startswith("dask:"):
+        raise ArgumentError(
+            "the dask back-end is not available yet (a later issue adds it)",
+            hint="Use --backend local",
+        )
+    raise ArgumentError(f"unknown back-end {backend!r}", hint="Use --backend local")
+
+
+def check_output_folder(out: str | Path, *, overwrite: bool) -> Path:
+    """Refuse an existing, non-empty output folder unless ``overwrite``."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ArgumentError("the output path exists and is not a folder", where=str(path))
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ArgumentError(
+            "the output folder exists and is not empty",
+            where=str(path),
+            hint="Choose another --out folder, or add --overwrite to replace its contents",
+        )
+    return path
+
+
+# ---- the run ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything a run produced, ready to be written.
+
+    Attributes
+    ----------
+    document
+        The result document (``result.json``), JSON-ready.
+    frames
+        Small aggregated, disclosure-controlled tables for the reports
+        (``frames/<name>.csv``).
+    set_aside
+        Set-aside ledger: counts by column and rule.
+    log
+        Lines of ``run.log`` (timings, versions; no case data).
+    elapsed
+        Run time in seconds.
+    """
+
+    document: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+    set_aside: pd.DataFrame
+    log: tuple[str, ...]
+    elapsed: float
+
+
+@dataclass
+class _Task:
+    technique: str
+    spec_index: int
+    name: str
+    params: dict[str, Any]
+    fit: dict[str, Any]
+    subgroup_by: str | None = None
+    min_cases: int = 20
+
+
+@dataclass
+class _Collected:
+    rows: list[tuple[tuple, EffectResult]] = field(default_factory=list)
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def derive_seed(seed: int, key: str) -> int:
+    """A 32-bit seed for one estimator call, from the run seed and the call's label.
+
+    Each call's randomness depends only on the run seed and what the call is (technique,
+    estimator, outcome, subgroup), so adding or reordering estimators in a protocol never
+    changes the numbers of the others.
+    """
+    digest = hashlib.sha256(f"{int(seed)}|{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _data_sha256(source: str | Path, cases: pd.DataFrame) -> str:
+    path = Path(str(source))
+    if path.is_file():
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    # a database table or query: hash the analysis table as read
+    return hashlib.sha256(cases.to_csv(index=False).encode("utf-8")).hexdigest()
+
+
+def _check_columns(protocol: Protocol, cases: pd.DataFrame, source: str) -> None:
+    columns = set(cases.columns)
+    needed: list[tuple[str, str]] = [(c, "covariate") for c in protocol.covariates]
+    needed += [(c, "outcome") for c in protocol.outcomes]
+    needed += [(c, "subgroup") for c in protocol.subgroups.by]
+    needed += [
+        (c, "subgroup outcome") for c in protocol.subgroups.outcomes if protocol.subgroups.by
+    ]
+    for spec in protocol.estimators:
+        if spec.name == "harm.rates" or spec.name.startswith("outcome."):
+            needed += [(c, f"{spec.name} outcome") for c in spec.outcomes or ()]
+    missing = [(c, role) for c, role in needed if c not in columns]
+    if missing:
+        listed = ", ".join(f"{c!r} ({role})" for c, role in dict(missing).items())
+        raise ProtocolError(
+            f"the protocol names column(s) the case data do not have: {listed}",
+            where=source,
+            hint="Map your column names with the protocol's 'columns' section, or remove "
+            "them from the protocol",
+        )
+
+
+def _shared_params(
+    name: str, names: Sequence[str], protocol: Protocol, seed: int, key: str
+) -> dict[str, Any]:
+    inference = protocol.inference
+    economics = protocol.economics
+    shared: dict[str, Any] = {
+        "random_state": derive_seed(seed, key),
+        "ci_level": inference.ci_level,
+        "n_jobs": inference.n_jobs,
+        "n_bootstrap": inference.n_bootstrap,
+        "n_draws": inference.n_draws,
+        "inference": _INFERENCE_NAMES.get(name, {}).get(inference.method, inference.method),
+        "comparator": protocol.comparator,
+        "values": economics.monetary_values(),
+        "willingness_to_pay": economics.wtp(),
+        "weights": protocol.weights(),
+        "unit_costs": economics.unit_costs(),
+        # cost.benefit prices offences by protected witnesses itself (the
+        # cost_per_witness_offence value); leaving them in the harm costs would count
+        # them twice
+        "harm_unit_costs": {
+            k: v for k, v in economics.unit_costs().items() if k != "witness_offences"
+        },
+    }
+    return {k: v for k, v in shared.items() if k in names}
+
+
+def _tasks(protocol: Protocol, seed: int) -> list[_Task]:
+    from techeval.estimators.registry import get_estimator
+
+    tasks: list[_Task] = []
+    for technique in protocol.techniques:
+        for index, spec in enumerate(protocol.estimators):
+            allowed = spec.techniques or _DEFAULT_TECHNIQUES.get(spec.name) or protocol.techniques
+            if technique not in allowed:
+                continue
+            cls = get_estimator(spec.name)
+            names = cls._param_names()
+            family = spec.name.split(".")[0]
+            covariates = list(protocol.covariates)
+            if spec.name in ("harm.collateral_intrusion", "harm.witness_offending"):
+                roles = [{"treatment": technique}]
+            elif spec.name == "harm.undercover_risk":
+                extra = {"covariates": list(protocol.subgroups.by)} if protocol.subgroups.by else {}
+                roles = [
+                    {"treatment": technique, "outcome": o, **extra}
+                    for o in (spec.outcomes or ["undercover_compromised"])
+                ]
+            elif spec.name == "cost.summary":
+                roles = [{"treatment": technique}]
+            elif spec.name in ("harm.index", "harm.cost"):
+                roles = [{"treatment": technique, "covariates": covariates}]
+            elif family == "cost":
+                roles = [
+                    {"treatment": technique, "outcome": "cost_total", "covariates": covariates}
+                ]
+            else:  # outcome family, harm.rates and plug-ins: one fit per outcome
+                outcomes = spec.outcomes or protocol.outcomes
+                roles = [
+                    {"treatment": technique, "outcome": o, "covariates": covariates}
+                    for o in outcomes
+                ]
+            for role in roles:
+                key = f"{technique}|{spec.name}|{role.get('outcome', '')}"
+                params = {**_shared_params(spec.name, names, protocol, seed, key), **spec.params}
+                tasks.append(_Task(technique, index, spec.name, params, role))
+        if protocol.subgroups.by:
+            name = protocol.subgroups.estimator
+            cls = get_estimator(name)
+            names = cls._param_names()
+            base = next((s.params for s in protocol.estimators if s.name == name), {})
+            for outcome in protocol.subgroups.outcomes:
+                for by in protocol.subgroups.by:
+                    key = f"{technique}|{name}|{outcome}|{by}"
+                    params = {**_shared_params(name, names, protocol, seed, key), **base}
+                    spec_index = next(
+                        (i for i, s in enumerate(protocol.estimators) if s.name == name),
+                        len(protocol.estimators),
+                    )
+                    tasks.append(
+                        _Task(
+                            technique,
+                            spec_index,
+                            name,
+                            params,
+                            {
+                                "treatment": technique,
+                                "outcome": outcome,
+                                "covariates": list(protocol.covariates),
+                            },
+                            subgroup_by=by,
+                            min_cases=protocol.subgroups.min_cases,
+                        )
+                    )
+    return tasks
+
+
+def _label(task: _Task) -> str:
+    outcome = task.fit.get("outcome")
+    parts = [task.technique.replace("_", " "), task.name] + ([outcome] if outcome else [])
+    if task.subgroup_by:
+        parts.append(f"by {task.subgroup_by}")
+    return " · ".join(parts)
+
+
+def _run_task(task: _Task, frame: pd.DataFrame, collected: _Collected) -> None:
+    from techeval.effect import estimate_by_subgroup
+    from techeval.estimators.registry import get_estimator
+
+    cls = get_estimator(task.name)
+    estimator = cls(**task.params)
+    if task.subgroup_by is not None:
+        results = estimate_by_subgroup(
+            estimator, frame, by=task.subgroup_by, min_cases=task.min_cases, **task.fit
+        )
+    else:
+        estimator.fit(frame, **task.fit)
+        results = estimator.results_
+        if task.name == "cost.effectiveness":
+            for name, table in (
+                ("ce_plane", estimator.ce_plane_),
+                ("acceptability", estimator.acceptability_),
+            ):
+                collected.frames.setdefault(name, []).append(table.assign(technique=task.technique))
+    for result in results:
+        if task.name in _SYNTHESIS:
+            result = replace(result, family="synthesis")
+        collected.rows.append(((task.technique, task.spec_index, task.name), result))
+
+
+@contextmanager
+def _backend(backend: str) -> Iterator[None]:
+    """The joblib back-end the estimators' ``n_jobs`` workers run on (``local``: loky)."""
+    from joblib import parallel_config
+
+    # loky: separate processes, one BLAS thread each (the estimators limit their own pools)
+    with parallel_config(backend="loky"):
+        yield
+
+
+def run_protocol(
+    protocol: str | Path | LoadedProtocol,
+    cases: str | Path,
+    *,
+    seed: int | None = None,
+    backend: str = "local",
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run a protocol on a case file.
+
+    Parameters
+    ----------
+    protocol
+        A protocol file, a shipped protocol's name (``"standard-v1"``) or a
+        :class:`~techeval.protocols.model.LoadedProtocol`.
+    cases
+        Case file or database URL (anything :func:`techeval.cases.load_cases` reads).
+    seed
+        Overrides the protocol's ``inference.seed``.
+    backend
+        ``"local"`` (joblib loky processes).
+    progress
+        Called as ``progress(label, done, total)`` before each step and at the end.
+
+    Returns
+    -------
+    RunOutcome
+
+    Raises
+    ------
+    ProtocolError
+        For an invalid protocol, an unavailable estimator or a column the data lack.
+    CaseFileError
+        For an unusable case file.
+
+    Notes
+    -----
+    Steps: validate the case file (rows set aside are counted by column and rule);
+    for each technique, the comparison cases (:func:`techeval.effect.comparison_frame`)
+    and every estimator the protocol names (seeded by :func:`derive_seed`); subgroup
+    effects; the witness-protection programme model; disclosure control
+    (:mod:`techeval.protocols.disclosure`); evidence grades
+    (:mod:`techeval.protocols.grades`). An estimator that cannot estimate from these
+    data (e.g. no events in one arm) adds a warning to the result, never a number.
+    """
+    from techeval.cases import load_cases
+    from techeval.effect import comparison_frame
+
+    started = time.perf_counter()
+    check_backend(backend)
+    loaded = protocol if isinstance(protocol, LoadedProtocol) else load_protocol(protocol)
+    spec = loaded.protocol
+    run_seed = spec.inference.seed if seed is None else int(seed)
+    if run_seed < 0:
+        raise ArgumentError(f"the seed must be a whole number >= 0, got {run_seed}")
+    collected = _Collected()
+    log = [
+        f"techeval {__version__} on Python {platform.python_version()} "
+        f"(numpy {np.__version__}, pandas {pd.__version__})",
+        f"protocol {spec.name} {spec.version} from {loaded.path} (sha256 {loaded.sha256})",
+    ]
+
+    tick = time.perf_counter()
+    if progress:
+        progress("validating the case file", 0, 1)
+    report = load_cases(cases, columns=spec.columns, aliases=spec.aliases)
+    data_hash = _data_sha256(cases, report.cases)
+    _check_columns(spec, report.cases, str(loaded.path))
+    collected.timings["validation"] = time.perf_counter() - tick
+    log.append(
+        f"data sha256 {data_hash}: rows in {report.rows_in:,} = used {report.rows_used:,} "
+        f"+ set aside {report.rows_set_aside:,}"
+    )
+
+    tasks = _tasks(spec, run_seed)
+    frames = {t: comparison_frame(report.cases, t, spec.comparator) for t in spec.techniques}
+    with _backend(backend):
+        for done, task in enumerate(tasks):
+            label = _label(task)
+            if progress:
+                progress(label, done, len(tasks))
+            tick = time.perf_counter()
+            try:
+                _run_task(task, frames[task.technique], collected)
+            except EstimatorError as exc:
+                collected.warnings.append(f"{label}: not estimated — {exc.describe()}")
+            collected.timings[label] = time.perf_counter() - tick
+    if progress:
+        progress("synthesis, disclosure control and grades", len(tasks), len(tasks))
+
+    if spec.witness_programme is not None and "witness_protection" in spec.techniques:
+        collected.rows.extend(_programme_rows(spec, report.cases, collected))
+
+    ordered = _order(collected.rows, spec)
+    originals = [result for _, result in ordered]
+    min_cell = spec.disclosure.min_cell
+    published = apply_disclosure_control(originals, min_cell=min_cell)
+    rows = [
+        _serialise(result, name, min_cell)
+        for (name, _), result in zip(ordered, published, strict=True)
+    ]
+    grades = grade_techniques(rows, techniques=spec.techniques, outcome=spec.outcomes[0])
+    set_aside = _set_aside_ledger(report)
+    elapsed = time.perf_counter() - started
+    document = {
+        "schema": RESULT_SCHEMA,
+        "techeval_version": __version__,
+        "protocol": {"name": spec.name, "version": spec.version, "sha256": loaded.sha256},
+        "data": {
+            "sha256": data_hash,
+            "rows_in": report.rows_in,
+            "rows_used": report.rows_used,
+            "rows_set_aside": report.rows_set_aside,
+            "set_aside": set_aside.to_dict(orient="records"),
+        },
+        "seed": run_seed,
+        "settings": {
+            "techniques": list(spec.techniques),
+            "comparator": spec.comparator,
+            "covariates": list(spec.covariates),
+            "outcomes": list(spec.outcomes),
+            "subgroups": list(spec.subgroups.by),
+            "inference_method": spec.inference.method,
+            "n_bootstrap": spec.inference.n_bootstrap,
+            "ci_level": spec.inference.ci_level,
+            "min_cell": min_cell,
+            "currency": spec.economics.currency,
+        },
+        "results": rows,
+        "grades": grades,
+        "warnings": [scrub_text(w, min_cell=min_cell) for w in collected.warnings],
+    }
+    document = canonical_value(document)
+    out_frames = _frames(collected, originals, published, min_cell)
+    for label, seconds in collected.timings.items():
+        log.append(f"{seconds:8.2f} s  {label}")
+    log.append(f"{elapsed:8.2f} s  total")
+    return RunOutcome(
+        document=document,
+        frames=out_frames,
+        set_aside=set_aside,
+        log=tuple(log),
+        elapsed=elapsed,
+    )
+
+
+def _order(
+    rows: list[tuple[tuple, EffectResult]], protocol: Protocol
+) -> list[tuple[str, EffectResult]]:
+    """Rows in the result file's order, each with its registered estimator name."""
+    techniques = list(protocol.techniques)
+
+    def key(item: tuple[tuple, EffectResult]) -> tuple:
+        (technique, spec_index, name), result = item
+        family = result.family
+        return (
+            techniques.index(technique) if technique in techniques else len(techniques),
+            _FAMILY_ORDER.index(family) if family in _FAMILY_ORDER else len(_FAMILY_ORDER),
+            spec_index,
+            name,
+            result.outcome,
+            result.measure,
+            result.scale,
+            result.method,
+            result.subgroup is not None,
+            result.subgroup or "",
+        )
+
+    return [(name, result) for (_, _, name), result in sorted(rows, key=key)]
+
+
+# ---- serialisation ------------------------------------------------------------------------
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(mapping, Mapping) or part not in mapping:
+            return None
+        mapping = mapping[part]
+    return mapping
+
+
+#: The diagnostics kept in the result file: small, aggregated, useful to reports.
+_DIAGNOSTIC_PATHS: dict[str, tuple[str, ...]] = {
+    "max_abs_smd_before": ("balance", "max_abs_smd_before"),
+    "max_abs_smd_after": ("balance", "max_abs_smd_after"),
+    "share_outside_common_support": ("overlap", "share_outside_common_support"),
+    "share_clipped": ("overlap", "share_clipped"),
+    "effective_sample_size_treated": ("overlap", "effective_sample_size", "treated"),
+    "effective_sample_size_control": ("overlap", "effective_sample_size", "control"),
+    "e_value_point": ("e_value", "point"),
+    "e_value_ci_limit": ("e_value", "ci_limit"),
+    "arm_mean_treated": ("arm_means", "treated"),
+    "arm_mean_control": ("arm_means", "control"),
+    "rows_used": ("rows_used",),
+    "inference": ("inference",),
+    "n_bootstrap": ("n_bootstrap",),
+    "quadrant": ("quadrant",),
+    "quadrant_probabilities": ("quadrant_probabilities",),
+    "willingness_to_pay": ("willingness_to_pay",),
+    "harms_included": ("harms_included",),
+    "p_value_holm": ("p_value_holm",),
+    "p_value_bh": ("p_value_bh",),
+    "df": ("df",),
+    "i_squared": ("i_squared",),
+    "pooled_estimate": ("pooled_estimate",),
+    "too_few_cases": ("too_few_cases",),
+    "overdispersed": ("overdispersion", "overdispersed"),
+    "benchmark": ("benchmark",),
+    "benchmark_source": ("benchmark_source",),
+    "above_benchmark": ("above_benchmark",),
+    "interval_excludes_benchmark": ("interval_excludes_benchmark",),
+    "exposure": ("exposure",),
+    "suppression": ("suppression",),
+    "programme": ("programme",),
+}
+
+
+def _slim_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, path in _DIAGNOSTIC_PATHS.items():
+        value = _get(diagnostics, *path)
+        if value is not None:
+            out[name] = value
+    ratio = _get(diagnostics, "overlap", "effective_sample_size_ratio")
+    if isinstance(ratio, Mapping) and ratio:
+        out["effective_sample_size_ratio_min"] = min(float(v) for v in ratio.values())
+    return out
+
+
+def _serialise(result: EffectResult, estimator: str, min_cell: int) -> dict[str, Any]:
+    """One result row as written to result.json (see docs/result-schema.md)."""
+    row = {
+        "technique": result.technique,
+        "family": result.family,
+        "estimator": estimator,
+        "outcome": result.outcome,
+        "measure": result.measure,
+        "scale": result.scale,
+        "subgroup": result.subgroup,
+        "estimand": result.estimand,
+        "method": result.method,
+        "estimate": result.estimate,
+        "std_error": result.std_error,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "ci_level": result.ci_level,
+        "p_value": result.p_value,
+        "n_treated": None if result.suppressed else int(result.n_treated),
+        "n_control": None if result.suppressed else int(result.n_control),
+        "suppressed": bool(result.suppressed),
+        "warnings": [scrub_text(w, min_cell=min_cell) for w in result.warnings],
+        "diagnostics": _slim_diagnostics(result.diagnostics),
+    }
+    for name in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+        value = row[name]
+        row[name] = float(value) if value is not None and math.isfinite(value) else None
+    return row
+
+
+def _set_aside_ledger(report) -> pd.DataFrame:
+    columns = ["column", "rule", "count"]
+    if not report.problems:
+        return pd.DataFrame(columns=columns)
+    problems = pd.DataFrame([{"column": p.column, "rule": p.rule} for p in report.problems])
+    counts = problems.groupby(["column", "rule"]).size().rename("count").reset_index()
+    counts["count"] = counts["count"].astype(int)
+    return counts.sort_values(["column", "rule"], ignore_index=True)[columns]
+
+
+# ---- frames for the reports -----------------------------------------------------------------
+
+
+def _frames(
+    collected: _Collected,
+    originals: Sequence[EffectResult],
+    published: Sequence[EffectResult],
+    min_cell: int,
+) -> dict[str, pd.DataFrame]:
+    """Plot-ready aggregated frames; anything behind a suppressed row is left out."""
+    frames: dict[str, pd.DataFrame] = {}
+    withheld_cost = {
+        r.technique for r in published if r.measure == "incremental_cost" and r.suppressed
+    }
+    for name in ("ce_plane", "acceptability"):
+        parts = [
+            p for p in collected.frames.get(name, []) if p["technique"].iloc[0] not in withheld_cost
+        ]
+        if parts:
+            table = pd.concat(parts, ignore_index=True)
+            first = ["technique"] + [c for c in table.columns if c != "technique"]
+            frames[name] = table[first]
+
+    balance, overlap = [], []
+    for result, shown in zip(originals, published, strict=True):
+        if result.family != "outcome" or result.subgroup is not None or shown.suppressed:
+            continue
+        if result.scale not in ("risk_difference", "mean_difference"):
+            continue
+        table = _get(result.diagnostics, "balance", "covariates")
+        for item in table or ():
+            balance.append(
+                {
+                    "technique": result.technique,
+                    "outcome": result.outcome,
+                    "method": result.method,
+                    "covariate": item["covariate"],
+                    "smd_before": item["smd_before"],
+                    "smd_after": item["smd_after"],
+                }
+            )
+        quantiles = _get(result.diagnostics, "overlap", "propensity_quantiles") or {}
+        for arm, values in quantiles.items():
+            size = result.n_treated if arm == "treated" else result.n_control
+            for label, value in values.items():
+                q = float(label[1:])
+                # a quantile with fewer than min_cell cases beyond it describes those
+                # few cases (q0 and q1 are single cases): left out
+                if min(q, 1 - q) * size < min_cell:
+                    continue
+                overlap.append(
+                    {
+                        "technique": result.technique,
+                        "outcome": result.outcome,
+                        "method": result.method,
+                        "arm": arm,
+                        "quantile": q,
+                        "propensity": value,
+                    }
+                )
+    if balance:
+        frames["balance"] = pd.DataFrame(balance)
+    if overlap:
+        frames["propensity_quantiles"] = pd.DataFrame(overlap)
+    for name, parts in collected.frames.items():
+        if name.startswith("programme"):
+            frames[name] = pd.concat(parts, ignore_index=True)
+    return frames
+
+
+# ---- witness-protection programme model ------------------------------------------------------
+
+
+def _programme_rows(
+    protocol: Protocol, cases: pd.DataFrame, collected: _Collected
+) -> list[tuple[tuple, EffectResult]]:
+    """The programme model (para 43): plan against actual intake, and a projection.
+
+    Actual intake comes from the case records (protected witnesses and family members
+    in cases that used witness protection, over the years the records span); offences
+    per witness-year come from ``harm.witness_offending`` when the protocol runs it;
+    high-level prosecutions per witness are high-level convictions in those cases per
+    protected witness. The projection uses the protocol's planning figures and the
+    expected monetary values. It is a deterministic projection: no interval.
+    """
+    from techeval.witness_programme import plan_vs_actual, project_programme
+
+    plan = protocol.witness_programme
+    if plan is None:
+        return []
+    columns = ("protected_witnesses", "protected_family", "high_level_convicted", "year")
+    if not all(c in cases.columns for c in columns):
+        collected.warnings.append(
+            "witness programme model not run: the data lack "
+            + ", ".join(c for c in columns if c not in cases.columns)
+        )
+        return []
+    used = cases.loc[cases["witness_protection"].astype(bool)]
+    with_witnesses = used.loc[pd.to_numeric(used["protected_witnesses"]).fillna(0) > 0]
+    n_cases = len(with_witnesses)
+    witnesses = float(pd.to_numeric(with_witnesses["protected_witnesses"]).sum())
+    family = float(pd.to_numeric(with_witnesses["protected_family"]).fillna(0).sum())
+    if n_cases == 0 or witnesses == 0:
+        collected.warnings.append(
+            "witness programme model not run: no case with a protected witness"
+        )
+        return []
+    years = float(with_witnesses["year"].max() - with_witnesses["year"].min() + 1)
+    prosecutions = float(pd.to_numeric(with_witnesses["high_level_convicted"]).fillna(0).sum())
+    offence_rate = next(
+        (
+            r.estimate
+            for _, r in collected.rows
+            if r.measure == "witness_offence_rate" and r.technique == "witness_protection"
+        ),
+        math.nan,
+    )
+    values = protocol.economics.monetary_values().expected()
+    low_high = plan.plan_witnesses_per_year
+    comparison = plan_vs_actual(
+        plan_witnesses_per_year=(low_high[0], low_high[-1]),
+        actual_witnesses=witnesses,
+        actual_family=family,
+        years=years,
+        plan_annual_budget=plan.plan_annual_budget,
+        currency=protocol.economics.currency,
+    )
+    projection = project_programme(
+        witnesses / years,
+        family_per_witness=plan.family_per_witness,
+        annual_cost_per_person=plan.annual_cost_per_person,
+        mean_years_in_programme=plan.mean_years_in_programme,
+        attrition=plan.attrition,
+        horizon_years=plan.horizon_years,
+        offences_per_witness_year=offence_rate if math.isfinite(offence_rate) else 0.0,
+        cost_per_offence=values["cost_per_witness_offence"],
+        high_level_prosecutions_per_witness=prosecutions / witnesses,
+        value_per_prosecution=values["value_conviction"] + values["value_high_level_conviction"],
+    )
+    collected.frames.setdefault("programme_projection", []).append(projection)
+    last = projection.iloc[-1]
+    notes = [
+        "a projection from the protocol's planning figures and the data's intake: no "
+        "interval (vary the planning figures to see their effect)"
+    ]
+    if not math.isfinite(offence_rate):
+        notes.append(
+            "offending by protected witnesses is not counted (harm.witness_offending not run)"
+        )
+    common = dict(
+        technique="witness_protection",
+        outcome="protected_witnesses",
+        estimand=None,
+        method="programme_model",
+        std_error=math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        p_value=math.nan,
+        n_treated=n_cases,
+        n_control=0,
+        family="synthesis",
+        ci_level=protocol.inference.ci_level,
+    )
+    horizon = f"{plan.horizon_years}-year projection"
+    rows = [
+        EffectResult(
+            measure="witnesses_admitted_per_year",
+            scale="per_year",
+            estimate=comparison.actual_witnesses_per_year,
+            diagnostics={"programme": {"family_per_witness": comparison.family_per_witness}},
+            **common,
+        ),
+        EffectResult(
+            measure="intake_ratio_to_plan",
+            scale="ratio",
+            estimate=comparison.ratio_to_plan_low,
+            diagnostics={
+                "programme": {
+                    "ratio_to_plan_low": comparison.ratio_to_plan_low,
+                    "ratio_to_plan_high": comparison.ratio_to_plan_high,
+                    "note": "actual intake per year over the plan's upper figure (and lower "
+                    "figure in ratio_to_plan_high)",
+                }
+            },
+            warnings=(comparison.sentence,),
+            **common,
+        ),
+        EffectResult(
+            measure="high_level_prosecutions_per_witness",
+            scale="per_witness",
+            estimate=prosecutions / witnesses,
+            **common,
+        ),
+        EffectResult(
+            measure="programme_cost_total",
+            scale="currency",
+            estimate=float(last["cumulative_cost"]),
+            diagnostics={"programme": {"horizon": horizon}},
+            warnings=tuple(notes),
+            **common,
+        ),
+        EffectResult(
+            measure="programme_net_benefit",
+            scale="currency",
+            estimate=float(projection["net_benefit"].sum()),
+            diagnostics={"programme": {"horizon": horizon}},
+            warnings=tuple(notes),
+            **common,
+        ),
+        EffectResult(
+            measure="programme_people_protected",
+            scale="count",
+            estimate=float(last["active_witnesses"] + last["active_family"]),
+            diagnostics={"programme": {"horizon": horizon, "at": "end of projection"}},
+            **common,
+        ),
+    ]
+    return [(("witness_protection", len(protocol.estimators), "programme_model"), r) for r in rows]
+
+
+# ---- writing ------------------------------------------------------------------------------------
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """CSV with canonical numbers, so the same run gives the same bytes."""
+    canonical = frame.copy()
+    for column in canonical.columns:
+        if pd.api.types.is_float_dtype(canonical[column].dtype):
+            canonical[column] = [
+                "" if v is None else repr(v)
+                for v in (canonical_value(float(x)) for x in canonical[column])
+            ]
+    return canonical.to_csv(index=False, lineterminator="\n")
+
+
+def results_table(document: Mapping[str, Any]) -> pd.DataFrame:
+    """The result rows of a result document as one flat table (``results.csv``)."""
+    columns = [
+        "technique",
+        "family",
+        "estimator",
+        "outcome",
+        "measure",
+        "scale",
+        "subgroup",
+        "estimand",
+        "method",
+        "estimate",
+        "std_error",
+        "ci_low",
+        "ci_high",
+        "ci_level",
+        "p_value",
+        "n_treated",
+        "n_control",
+        "suppressed",
+        "warnings",
+    ]
+    rows = []
+    for row in document["results"]:
+        flat = {c: row.get(c) for c in columns}
+        flat["warnings"] = "; ".join(row.get("warnings") or [])
+        rows.append(flat)
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("n_treated", "n_control"):
+        table[column] = table[column].astype("Int64")
+    for column in ("estimate", "std_error", "ci_low", "ci_high", "ci_level", "p_value"):
+        table[column] = table[column].astype("float64")
+    return table
+
+
+def write_outputs(outcome: RunOutcome, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a run's files into ``out``, all or nothing.
+
+    Files: ``result.json`` (canonical JSON), ``results.csv`` (the same rows, flat),
+    ``set_aside.csv`` (set-aside rows counted by column and rule), ``run.log`` (run
+    times and versions) and ``frames/*.csv``. Everything is written to a temporary
+    sibling folder first and renamed into place at the end, so a failure never leaves
+    a half-written result.
+
+    Raises
+    ------
+    ArgumentError
+        If ``out`` exists and is not empty and ``overwrite`` is false.
+    """
+    target = check_output_folder(out, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir()
+        (staging / "result.json").write_text(canonical_json(outcome.document), encoding="utf-8")
+        (staging / "results.csv").write_text(
+            _csv_text(results_table(outcome.document)), encoding="utf-8"
+        )
+        (staging / "set_aside.csv").write_text(_csv_text(outcome.set_aside), encoding="utf-8")
+        (staging / "run.log").write_text(
+            f"run at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n" + "\n".join(outcome.log) + "\n",
+            encoding="utf-8",
+        )
+        if outcome.frames:
+            (staging / "frames").mkdir()
+            for name, frame in sorted(outcome.frames.items()):
+                (staging / "frames" / f"{name}.csv").write_text(_csv_text(frame), encoding="utf-8")
+        if target.exists():
+            retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
