@@ -15,19 +15,10 @@ import time
 import numpy as np
 
 from techeval.economics import DEFAULT_MONETARY_VALUES, simulate_benefit_cost
-from techeval.synth import generate_cases
+from techeval.synth import SYNTHETIC_COVARIATES, generate_cases
 
 TECHNIQUES = ("electronic_surveillance", "undercover", "controlled_delivery", "witness_protection")
-COVARIATES = [
-    "offence",
-    "group_structure",
-    "n_suspects",
-    "high_level_targets",
-    "jurisdiction",
-    "year",
-    "threat_level",
-    "transnational",
-]
+COVARIATES = list(SYNTHETIC_COVARIATES)
 
 
 def monte_carlo_only(n_draws: int = 10_000) -> float:

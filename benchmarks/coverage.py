@@ -24,12 +24,9 @@ from techeval.cases import validate_frame
 from techeval.cases.schema import TECHNIQUES
 from techeval.estimators.outcome import AIPW
 from techeval.inference import monte_carlo_summary
-from techeval.synth import generate_cases, population_truth
+from techeval.synth import SYNTHETIC_COVARIATES, generate_cases, population_truth
 
-COVARIATES = [
-    "offence", "group_structure", "n_suspects", "high_level_targets", "jurisdiction",
-    "year", "threat_level", "transnational",
-]  # fmt: skip
+COVARIATES = list(SYNTHETIC_COVARIATES)
 
 
 def one_replication(seed: int, n: int, scenario: str) -> list[dict]:

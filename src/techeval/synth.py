@@ -39,10 +39,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from techeval.cases.schema import CANONICAL_COLUMNS, GROUP_STRUCTURES, OFFENCES, TECHNIQUES
+from techeval.cases.schema import (
+    CANONICAL_COLUMNS,
+    DEFAULT_COVARIATES,
+    GROUP_STRUCTURES,
+    OFFENCES,
+    TECHNIQUES,
+)
 from techeval.errors import ArgumentError
 
 __all__ = [
+    "SYNTHETIC_COVARIATES",
     "BINARY_MEASURES",
     "HARM_MEASURES",
     "SCENARIOS",
@@ -54,6 +61,10 @@ __all__ = [
 ]
 
 TRUTH_SCHEMA = "techeval.truth/1"
+
+#: Everything an adjusted estimator needs on the synthetic data: the default adjustment
+#: set plus the file's extra pre-investigation severity signals, which are confounders.
+SYNTHETIC_COVARIATES: tuple[str, ...] = (*DEFAULT_COVARIATES, "threat_level", "transnational")
 
 #: Scenario name → one-line description.
 SCENARIOS: dict[str, str] = {

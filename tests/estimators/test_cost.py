@@ -11,6 +11,7 @@ import statsmodels.api as sm
 
 from techeval.economics import icer_quadrant
 from techeval.estimators.cost import BenefitCost, CostEffectiveness, CostSummary, IncrementalCost
+from techeval.synth import SYNTHETIC_COVARIATES
 
 DATA = Path(__file__).resolve().parents[2] / "synthetic_data"
 TECHNIQUES = ("electronic_surveillance", "undercover", "controlled_delivery", "witness_protection")
@@ -333,10 +334,7 @@ def test_incremental_cost_with_the_outcome_familys_aipw():
     from techeval.synth import generate_cases, population_truth
 
     cases = validate_frame(generate_cases(3000, seed=101).cases).cases
-    covariates = [
-        "offence", "group_structure", "n_suspects", "high_level_targets", "jurisdiction",
-        "year", "threat_level", "transnational",
-    ]  # fmt: skip
+    covariates = list(SYNTHETIC_COVARIATES)
     fitted = IncrementalCost(model="aipw", inference="influence_function", random_state=2).fit(
         cases, treatment="electronic_surveillance", covariates=covariates
     )

@@ -30,6 +30,7 @@ from techeval.estimators.harm import (
     harm_index_per_case,
 )
 from techeval.inference import bootstrap_replicates
+from techeval.synth import SYNTHETIC_COVARIATES
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CASES = REPO / "synthetic_data" / "cases.csv"
@@ -41,16 +42,7 @@ COUNT_HARMS = (
     "complaints_upheld",
     "non_suspects_intercepted",
 )
-COVARIATES = [
-    "offence",
-    "group_structure",
-    "n_suspects",
-    "high_level_targets",
-    "jurisdiction",
-    "year",
-    "threat_level",
-    "transnational",
-]
+COVARIATES = list(SYNTHETIC_COVARIATES)
 
 
 def count_frame(n=600, *, rate_ratio=2.0, dispersion=None, seed=0):

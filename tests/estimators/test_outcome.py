@@ -18,6 +18,7 @@ from statsmodels.stats.contingency_tables import Table2x2
 
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators.outcome import AIPW, IPW, Naive, Regression
+from techeval.synth import SYNTHETIC_COVARIATES
 
 ROOT = Path(__file__).resolve().parents[2]
 COVARIATES = ["x1", "x2"]
@@ -372,16 +373,7 @@ def test_near_separation_stays_finite_and_warns():
 
 # ---- the shipped synthetic case file ------------------------------------------------------
 
-SYNTH_COVARIATES = [
-    "offence",
-    "group_structure",
-    "n_suspects",
-    "high_level_targets",
-    "jurisdiction",
-    "year",
-    "threat_level",
-    "transnational",
-]
+SYNTH_COVARIATES = list(SYNTHETIC_COVARIATES)
 
 
 @pytest.fixture(scope="module")

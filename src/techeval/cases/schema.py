@@ -53,6 +53,18 @@ DEFAULT_TECHNIQUE_ALIASES: dict[str, str] = {
     "wp": "witness_protection",
 }
 
+#: Covariates adjusted for unless a protocol names its own: the case characteristics
+#: known when an investigation opens that drive both the choice of technique and the
+#: chance of conviction (confounding by indication).
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "offence",
+    "group_structure",
+    "n_suspects",
+    "high_level_targets",
+    "jurisdiction",
+    "year",
+)
+
 #: Value in the ``techniques`` column separating several techniques.
 TECHNIQUE_SEPARATOR = ";"
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 
-from techeval.cases.schema import TECHNIQUES
+from techeval.cases.schema import DEFAULT_COVARIATES, TECHNIQUES
 from techeval.errors import ProtocolError, TechevalError
 from techeval.protocols.load import parse_yaml, read_protocol_text
 
@@ -52,17 +52,6 @@ __all__ = [
     "shipped_protocols_dir",
 ]
 
-#: Covariates adjusted for unless a protocol names its own: the case characteristics
-#: known when an investigation opens that drive both the choice of technique and the
-#: chance of conviction (confounding by indication).
-DEFAULT_COVARIATES: tuple[str, ...] = (
-    "offence",
-    "group_structure",
-    "n_suspects",
-    "high_level_targets",
-    "jurisdiction",
-    "year",
-)
 
 #: Outcomes the outcome family estimates unless a protocol names its own.
 DEFAULT_OUTCOMES: tuple[str, ...] = ("conviction", "high_level_conviction", "group_disrupted")
