@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from techeval import __version__
-from techeval.errors import TechevalError
+from techeval.errors import ArgumentError, TechevalError
 
 app = typer.Typer(
     name="techeval",
@@ -212,7 +212,9 @@ def run(
     formats: Annotated[
         str | None,
         typer.Option(
-            "--format", help="Comma-separated: json (html, md, pdf come with the reports)."
+            "--format",
+            help="Comma-separated: json, html, md, pdf (default: the protocol's report.formats; "
+            "result.json is always written).",
         ),
     ] = None,
     backend: Annotated[
@@ -239,7 +241,7 @@ def run(
     )
 
     loaded = load_protocol(protocol)
-    check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
+    chosen = check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
     check_backend(backend)
     check_output_folder(out, overwrite=overwrite)
     bar = Progress(
@@ -258,7 +260,9 @@ def run(
             bar.update(step, description=label, completed=done, total=total)
 
         outcome = run_protocol(loaded, cases, seed=seed, backend=backend, progress=show)
-    folder = write_outputs(outcome, out, overwrite=overwrite)
+        folder = write_outputs(
+            outcome, out, overwrite=overwrite, formats=chosen, progress=show
+        )
     if quiet:
         return
     data = outcome.document["data"]
@@ -274,7 +278,36 @@ def run(
         )
     for warning in outcome.document["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console.print(f"written to {folder}/result.json", highlight=False)
+    written = ["result.json"] + [
+        name for name in ("report.html", "report.md", "report.pdf") if (folder / name).exists()
+    ]
+    console.print(f"written to {folder}/: {', '.join(written)}", highlight=False)
+
+
+@app.command()
+def report(
+    folder: Annotated[
+        Path, typer.Argument(help="A folder written by `techeval run` (it holds result.json).")
+    ],
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, md, pdf.")
+    ] = "html,md,pdf",
+) -> None:
+    """Render the reports again from an existing result.json, without re-estimating.
+
+    Exit code 0 when written, 2 when the folder holds no result file or a format is unknown.
+    """
+    from techeval.protocols.run import check_formats
+    from techeval.report import rerender
+
+    chosen = [f for f in check_formats(formats.split(",")) if f != "json"]
+    if not chosen:
+        raise ArgumentError("no report format asked for", hint="Use --format html,md,pdf")
+    written = rerender(folder, chosen)
+    console.print(
+        f"written to {folder}/: {', '.join(p.name for p in written if p.parent == folder)}",
+        highlight=False,
+    )
 
 
 protocols_app = typer.Typer(

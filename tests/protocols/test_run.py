@@ -365,8 +365,6 @@ def test_cli_run_writes_the_folder_and_refuses_to_overwrite(cli, tmp_path, small
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--format", "html"], "not available yet"),
-        (["--format", "json,pdf"], "not available yet"),
         (["--format", "docx"], "unknown output format"),
         (["--backend", "dask:tcp://127.0.0.1:8786"], "not available yet"),
     ],

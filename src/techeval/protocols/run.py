@@ -48,8 +48,6 @@ __all__ = [
 #: Identifier of the result-file format (``docs/result-schema.md``).
 RESULT_SCHEMA = "techeval.result/1"
 
-#: Output formats that exist today; the others come with the report issue.
-AVAILABLE_FORMATS = ("json",)
 _ALL_FORMATS = ("json", "html", "md", "pdf")
 
 _FAMILY_ORDER = ("outcome", "cost", "harm", "synthesis")
@@ -77,13 +75,12 @@ Progress = Callable[[str, int, int], None]
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
-    """The requested output formats, refusing those not available yet.
+    """The requested output formats (``json`` is always written: reports render from it).
 
     Raises
     ------
     ArgumentError
-        For an unknown format, or ``html``/``md``/``pdf`` (reports come with a later
-        issue; no placeholder file is ever written).
+        For an unknown format.
     """
     chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
     unknown = [f for f in chosen if f not in _ALL_FORMATS]
@@ -92,14 +89,7 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
             f"unknown output format(s): {', '.join(unknown)}",
             hint=f"Use one or more of {', '.join(_ALL_FORMATS)}, separated by commas",
         )
-    later = [f for f in chosen if f not in AVAILABLE_FORMATS]
-    if later:
-        raise ArgumentError(
-            f"the {', '.join(later)} report format is not available yet (a later issue adds "
-            "the reports)",
-            hint="Use --format json: result.json and results.csv hold every number",
-        )
-    return chosen or ("json",)
+    return ("json", *(f for f in chosen if f != "json"))
 
 
 def check_backend(backend: str) -> str:
@@ -155,6 +145,8 @@ class RunOutcome:
         Lines of ``run.log`` (timings, versions; no case data).
     elapsed
         Run time in seconds.
+    protocol_text
+        The protocol file as run (written beside the result as ``protocol.yaml``).
     """
 
     document: dict[str, Any]
@@ -162,6 +154,7 @@ class RunOutcome:
     set_aside: pd.DataFrame
     log: tuple[str, ...]
     elapsed: float
+    protocol_text: str = ""
 
 
 @dataclass
@@ -511,6 +504,7 @@ def run_protocol(
         set_aside=set_aside,
         log=tuple(log),
         elapsed=elapsed,
+        protocol_text=loaded.text,
     )
 
 
@@ -909,20 +903,32 @@ def results_table(document: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
-def write_outputs(outcome: RunOutcome, out: str | Path, *, overwrite: bool = False) -> Path:
+def write_outputs(
+    outcome: RunOutcome,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    formats: Sequence[str] = ("json",),
+    progress: Progress | None = None,
+) -> Path:
     """Write a run's files into ``out``, all or nothing.
 
     Files: ``result.json`` (canonical JSON), ``results.csv`` (the same rows, flat),
     ``set_aside.csv`` (set-aside rows counted by column and rule), ``run.log`` (run
-    times and versions) and ``frames/*.csv``. Everything is written to a temporary
+    times and versions), ``protocol.yaml`` (the protocol as run) and ``frames/*.csv``;
+    with ``formats`` including ``html``, ``md`` or ``pdf``, the reports
+    (:func:`techeval.report.render_reports`), rendered from the files just written —
+    exactly what ``techeval report`` re-renders. Everything is written to a temporary
     sibling folder first and renamed into place at the end, so a failure never leaves
     a half-written result.
 
     Raises
     ------
     ArgumentError
-        If ``out`` exists and is not empty and ``overwrite`` is false.
+        If ``out`` exists and is not empty and ``overwrite`` is false, or for an unknown
+        format.
     """
+    formats = check_formats(formats)
     target = check_output_folder(out, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.partial-{os.getpid()}"
@@ -935,14 +941,32 @@ def write_outputs(outcome: RunOutcome, out: str | Path, *, overwrite: bool = Fal
             _csv_text(results_table(outcome.document)), encoding="utf-8"
         )
         (staging / "set_aside.csv").write_text(_csv_text(outcome.set_aside), encoding="utf-8")
-        (staging / "run.log").write_text(
-            f"run at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n" + "\n".join(outcome.log) + "\n",
-            encoding="utf-8",
-        )
+        if outcome.protocol_text:
+            (staging / "protocol.yaml").write_text(outcome.protocol_text, encoding="utf-8")
         if outcome.frames:
             (staging / "frames").mkdir()
             for name, frame in sorted(outcome.frames.items()):
                 (staging / "frames" / f"{name}.csv").write_text(_csv_text(frame), encoding="utf-8")
+        log = list(outcome.log)
+        reports = [f for f in formats if f != "json"]
+        if reports:
+            from techeval.report import load_run, render_reports
+
+            if progress:
+                progress(f"rendering the {', '.join(reports)} report", 0, 1)
+            tick = time.perf_counter()
+            document, frames, protocol_text, text = load_run(staging)
+            files = render_reports(
+                document, frames, reports, protocol_text=protocol_text, result_text=text
+            )
+            for name, content in files.items():
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                (staging / name).write_bytes(content)
+            log.append(f"{time.perf_counter() - tick:8.2f} s  reports ({', '.join(reports)})")
+        (staging / "run.log").write_text(
+            f"run at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n" + "\n".join(log) + "\n",
+            encoding="utf-8",
+        )
         if target.exists():
             retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
             target.rename(retired)
