@@ -62,11 +62,26 @@ def synth(
         Path | None, typer.Option("--truth", help="Where to write truth.json.")
     ] = None,
     scenario: Annotated[
-        str, typer.Option("--scenario", help="default, no_effect or strong_confounding.")
+        str,
+        typer.Option(
+            "--scenario",
+            help="default, no_effect, strong_confounding, or regions (--out is then a "
+            "folder with one case file per region, --n cases each).",
+        ),
     ] = "default",
 ) -> None:
     """Write synthetic case records whose true technique effects are known."""
-    from techeval.synth import generate_cases, write_cases
+    from techeval.synth import generate_cases, generate_regions, write_cases, write_regions
+
+    if scenario == "regions":
+        regions = generate_regions(n, seed=seed)
+        write_regions(regions, out)
+        typer.echo(
+            f"wrote {len(regions)} regions ({', '.join(regions)}) of {n:,} synthetic cases "
+            f"each (seed {seed}) to {out}/<region>/cases.csv with truth.json, and "
+            f"{out}/regions.json"
+        )
+        return
 
     synthetic = generate_cases(n, seed=seed, scenario=scenario)
     write_cases(synthetic, out, truth)
@@ -308,6 +323,94 @@ def report(
         f"written to {folder}/: {', '.join(p.name for p in written if p.parent == folder)}",
         highlight=False,
     )
+
+
+@app.command()
+def pool(
+    results: Annotated[
+        list[Path], typer.Argument(help="result.json files (or their folders), one per region.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the pooled results into.")],
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Region label per file, in order (default: folder name)."),
+    ] = None,
+    tau2: Annotated[
+        str, typer.Option("--tau2", help="Between-region variance: reml, dl or pm.")
+    ] = "reml",
+    hartung_knapp: Annotated[
+        bool,
+        typer.Option("--hartung-knapp", help="Hartung–Knapp intervals (safer with few regions)."),
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the contents of a non-empty --out.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No summary.")] = False,
+) -> None:
+    """Pool result files from several regions by random-effects meta-analysis.
+
+    Writes pooled.json, pooled.csv, the report (pooled.html, .pdf, .md) and forest plots.
+    Reads result files only.
+    """
+    from techeval.pooling.output import pooled_files, write_folder
+    from techeval.pooling.pool import pool_files
+    from techeval.pooling.report import summary_lines
+
+    document = pool_files(results, labels=label, tau2_method=tau2, hartung_knapp=hartung_knapp)
+    folder = write_folder(pooled_files(document), out, overwrite=overwrite)
+    if not quiet:
+        for line in summary_lines(document):
+            console.print(line, highlight=False)
+        console.print(f"written to {folder}/pooled.json", highlight=False)
+
+
+@app.command()
+def trend(
+    results: Annotated[
+        list[Path], typer.Argument(help="result.json files (or their folders), one per period.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the trend results into.")],
+    period: Annotated[
+        list[str] | None,
+        typer.Option("--period", help="Period per file, in order: a year or span (2015-2018)."),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="Protocol stating the planned figures (plan vs actual)."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Flag departures from plan beyond this share (0.25)."),
+    ] = None,
+    hartung_knapp: Annotated[
+        bool, typer.Option("--hartung-knapp", help="Knapp–Hartung test of the trend.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the contents of a non-empty --out.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No summary.")] = False,
+) -> None:
+    """Order result files by period, plot each measure over time and test for change.
+
+    With --protocol, flag where the actual departs from the protocol's planned figures.
+    Writes trend.json, trend.csv, the report (trend.html, .pdf, .md) and trend plots.
+    Reads result files only.
+    """
+    from techeval.pooling.output import trend_files, write_folder
+    from techeval.pooling.trend import trend_from_files, trend_summary_lines
+
+    document = trend_from_files(
+        results,
+        periods=period,
+        protocol=protocol,
+        threshold=threshold,
+        hartung_knapp=hartung_knapp,
+    )
+    folder = write_folder(trend_files(document), out, overwrite=overwrite)
+    if not quiet:
+        for line in trend_summary_lines(document):
+            console.print(line, highlight=False)
+        console.print(f"written to {folder}/trend.json", highlight=False)
 
 
 protocols_app = typer.Typer(

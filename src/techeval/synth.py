@@ -30,7 +30,10 @@ Public API: :func:`generate_cases`, :func:`write_cases`, :func:`population_truth
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,12 +55,15 @@ __all__ = [
     "SYNTHETIC_COVARIATES",
     "BINARY_MEASURES",
     "HARM_MEASURES",
+    "REGION_EFFECTS",
     "SCENARIOS",
     "TRUTH_SCHEMA",
     "SyntheticCases",
     "generate_cases",
+    "generate_regions",
     "population_truth",
     "write_cases",
+    "write_regions",
 ]
 
 TRUTH_SCHEMA = "techeval.truth/1"
@@ -71,6 +77,18 @@ SCENARIOS: dict[str, str] = {
     "default": "realistic effects, confounding by indication, all confounders in the file, good overlap",
     "no_effect": "every true effect is zero (risk differences 0, incremental cost 0, rate ratios 1)",
     "strong_confounding": "the default effects with much stronger confounding and weaker overlap",
+}
+
+#: The ``regions`` scenario (:func:`generate_regions`): one case file per region, each
+#: the default scenario with every technique effect multiplied by the region's factor.
+#: Assumption: factors from a fifth to nearly twice the default effects, averaging 1, so
+#: that regions differ clearly and their average is close to the default effects.
+REGION_EFFECTS: dict[str, float] = {
+    "north": 0.2,
+    "east": 0.6,
+    "south": 1.0,
+    "west": 1.4,
+    "central": 1.8,
 }
 
 #: Risk-difference measures (binary outcomes) in truth.json.
@@ -703,7 +721,13 @@ def generate_cases(n: int, *, seed: int, scenario: str = "default") -> Synthetic
     True
     """
     params = _check_arguments(n, seed, scenario)
-    n = int(n)
+    return _generate(int(n), int(seed), params, population_truth(params.name))
+
+
+def _generate(
+    n: int, seed: int, params: _Scenario, population: dict[str, Any] | None
+) -> SyntheticCases:
+    """The generator behind :func:`generate_cases` and :func:`generate_regions`."""
     streams = np.random.default_rng(seed).spawn(6)
     rng_cov, rng_assign, rng_outcome, rng_cost, rng_harm, rng_missing = streams
 
@@ -749,7 +773,7 @@ def generate_cases(n: int, *, seed: int, scenario: str = "default") -> Synthetic
         cov=cov,
         po=po,
         frame=frame,
-        population=population_truth(params.name),
+        population=population if population is not None else _no_population(params),
     )
     return SyntheticCases(
         cases=frame, truth=truth, potential_outcomes=po, scenario=params.name, seed=int(seed)
@@ -1007,9 +1031,36 @@ def _mean(values: np.ndarray, weights: np.ndarray | None = None) -> float | None
     return _clean((values * weights).sum() / total) if total > 0 else None
 
 
+def _harm_truth(params: _Scenario, harm: str, k: int) -> dict[str, Any]:
+    """A harm's true rate ratio for technique ``k`` (constant, so no population draw)."""
+    return {
+        # the same arithmetic as _linear_predictors, so the shipped truth is unchanged
+        "rate_ratio": _clean(
+            float(np.exp(params.effect * np.log(np.asarray(_HARM_RATE_RATIO[harm]))[k]))
+        ),
+        "exposure": HARM_EXPOSURE[harm][0],
+    }
+
+
+def _no_population(params: _Scenario) -> dict[str, Any]:
+    """The population block with the expensive expectations left out (``None``)."""
+    empty = {
+        "ate": None,
+        "att": None,
+        "by_offence": dict.fromkeys(OFFENCES),
+        "by_group_structure": dict.fromkeys(GROUP_STRUCTURES),
+    }
+    return {
+        technique: {
+            **{measure: copy.deepcopy(empty) for measure in (*BINARY_MEASURES, "incremental_cost")},
+            **{harm: _harm_truth(params, harm, k) for harm in HARM_MEASURES},
+        }
+        for k, technique in enumerate(TECHNIQUES)
+    }
+
+
 @functools.cache
-def _population_truth_cached(scenario: str) -> dict[str, Any]:
-    params = _scenario(scenario)
+def _population_truth_cached(params: _Scenario) -> dict[str, Any]:
     rng_cov, rng_assign = np.random.default_rng(POPULATION_SEED).spawn(2)
     cov = _draw_covariates(rng_cov, POPULATION_N)
     propensity = _propensities(cov, params)
@@ -1036,10 +1087,7 @@ def _population_truth_cached(scenario: str) -> dict[str, Any]:
             costs[:, k], e, cov, np.ones(POPULATION_N, dtype=bool)
         )
         for harm in HARM_MEASURES:
-            measures[harm] = {
-                "rate_ratio": _clean(math.exp(lin.log_rate_ratio[harm][k])),
-                "exposure": HARM_EXPOSURE[harm][0],
-            }
+            measures[harm] = _harm_truth(params, harm, k)
         out[technique] = measures
     return out
 
@@ -1079,9 +1127,7 @@ def population_truth(scenario: str = "default") -> dict[str, Any]:
     ATEs is about 1e-4. The value is the fixed target for simulation studies; a deep
     copy is returned so callers cannot change the cache.
     """
-    import copy
-
-    return copy.deepcopy(_population_truth_cached(_scenario(scenario).name))
+    return copy.deepcopy(_population_truth_cached(_scenario(scenario)))
 
 
 def _truth(
@@ -1247,3 +1293,128 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
         pacsv.write_csv(
             table, handle, pacsv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
         )
+
+
+# ---- the regions scenario ---------------------------------------------------------------
+
+
+def _region_seed(seed: int, index: int) -> int:
+    """Region ``index``'s seed: independent streams, the same for any effect factors."""
+    return int(np.random.SeedSequence((seed, index)).generate_state(1, dtype=np.uint32)[0])
+
+
+def generate_regions(
+    n: int,
+    *,
+    seed: int,
+    effects: dict[str, float] | None = None,
+    population: bool = True,
+) -> dict[str, SyntheticCases]:
+    """Case files of several regions whose true technique effects differ (scenario ``regions``).
+
+    Parameters
+    ----------
+    n
+        Cases per region.
+    seed
+        Seed; region ``i`` uses a seed derived from ``(seed, i)``, so the same ``seed``
+        with other ``effects`` draws the same cases with other effects (common random
+        numbers: comparisons between effect settings are not blurred by sampling).
+    effects
+        Region name → factor multiplying every technique effect of the default
+        scenario (default :data:`REGION_EFFECTS`); equal factors give regions with
+        equal true effects.
+    population
+        Compute each region's population truth (about 3 s per distinct factor). With
+        ``False`` the population expectations are ``None`` and only the sample truth
+        (``ate_sample``, exact for the generated cases) is filled.
+
+    Returns
+    -------
+    dict
+        Region name → :class:`SyntheticCases` (scenario ``"regions"``); each truth
+        records its ``effect_factor``.
+
+    Raises
+    ------
+    ArgumentError
+        For bad ``n`` or ``seed``, or a factor that is negative or not finite.
+
+    Examples
+    --------
+    >>> regions = generate_regions(200, seed=1, population=False)
+    >>> sorted(regions) == sorted(REGION_EFFECTS)
+    True
+    """
+    _check_arguments(n, seed, "default")
+    chosen = dict(REGION_EFFECTS if effects is None else effects)
+    if not chosen:
+        raise ArgumentError("give at least one region")
+    regions = {}
+    for index, (name, factor) in enumerate(chosen.items()):
+        if not (isinstance(factor, int | float) and math.isfinite(factor) and factor >= 0):
+            raise ArgumentError(f"region {name!r}: the effect factor must be >= 0, not {factor!r}")
+        params = dataclasses.replace(
+            _SCENARIO_PARAMS["default"], name="regions", effect=float(factor)
+        )
+        synthetic = _generate(
+            int(n),
+            _region_seed(int(seed), index),
+            params,
+            copy.deepcopy(_population_truth_cached(params)) if population else None,
+        )
+        synthetic.truth["region"] = name
+        synthetic.truth["effect_factor"] = float(factor)
+        regions[name] = synthetic
+    return regions
+
+
+def region_average_truth(regions: dict[str, SyntheticCases]) -> dict[str, dict[str, float]]:
+    """The true average effect across regions: technique → measure → mean sample ATE.
+
+    The unweighted mean of the regions' sample effects (``ate_sample``), which is what
+    a random-effects pooled estimate targets.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for technique in TECHNIQUES:
+        out[technique] = {}
+        for measure in (*BINARY_MEASURES, "incremental_cost"):
+            values = [
+                r.truth["techniques"][technique][measure]["ate_sample"] for r in regions.values()
+            ]
+            if all(v is not None for v in values):
+                out[technique][measure] = float(np.mean(values))
+    return out
+
+
+def write_regions(regions: dict[str, SyntheticCases], folder: str | Path) -> Path:
+    """Write each region's ``<folder>/<region>/cases.csv`` and ``truth.json``, and ``regions.json``.
+
+    ``regions.json`` lists each region's effect factor and seed and the true average
+    effect across regions (:func:`region_average_truth`).
+    """
+    root = Path(folder)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for name, synthetic in regions.items():
+            (root / name).mkdir(exist_ok=True)
+            write_cases(synthetic, root / name / "cases.csv", root / name / "truth.json")
+        summary = {
+            "schema": "techeval.regions/1",
+            "regions": {
+                name: {"effect_factor": r.truth["effect_factor"], "seed": r.seed, "n": len(r.cases)}
+                for name, r in regions.items()
+            },
+            "average_ate_sample": region_average_truth(regions),
+        }
+        (root / "regions.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise ArgumentError(
+            f"cannot write the region files ({exc.strerror or exc})",
+            where=str(exc.filename or root),
+            hint="Check that you may write there",
+        ) from None
+    return root

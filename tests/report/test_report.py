@@ -403,3 +403,21 @@ def test_report_renders_in_a_real_browser(standard_run, tmp_path, viewport):
     with Image.open(shot) as image:
         spread = ImageStat.Stat(image.convert("L")).stddev[0]
     assert spread > 10, "the screenshot is blank"
+
+
+def test_witness_protection_report_shows_plan_against_actual(tmp_path):
+    """The programme model (para 43) gets its own section and figure when the protocol runs it."""
+    text = (ROOT / "protocols" / "witness-protection-v1.yaml").read_text(encoding="utf-8")
+    text = text.replace("n_bootstrap: 200", "n_bootstrap: 20")
+    protocol = tmp_path / "wp.yaml"
+    protocol.write_text(text, encoding="utf-8")
+    cases = tmp_path / "cases.csv"
+    generate_cases(3000, seed=8).cases.to_csv(cases, index=False)
+    out = tmp_path / "out"
+    write_outputs(run_protocol(protocol, cases), out, formats=("json", "html", "md"))
+    page = _page(out / "report.html")
+    assert "Witness-protection programme: plan and actual" in page.headings
+    assert "Witness protection" in page.headings
+    assert (out / "figures" / "programme.png").stat().st_size > 1000
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "times the plan of 25–50 a year" in markdown

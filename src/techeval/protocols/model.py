@@ -42,6 +42,7 @@ __all__ = [
     "EstimatorSpec",
     "Inference",
     "LoadedProtocol",
+    "PlannedFigure",
     "Protocol",
     "Subgroups",
     "WitnessProgramme",
@@ -186,6 +187,34 @@ class WitnessProgramme(_Strict):
     horizon_years: int = Field(default=10, ge=1, le=100)
 
 
+class PlannedFigure(_Strict):
+    """A figure the programme planned, set beside the actual one in trend reports.
+
+    ``techeval trend --protocol`` compares each period's ``measure`` row (for
+    ``technique``, ``subgroup`` and, if given, ``scale``) with ``planned`` — one figure or a ``[low, high]``
+    range — and flags, in words, a departure beyond ``threshold`` (a share: 0.25 flags
+    an actual more than 25% above the plan's upper or below its lower figure).
+    The witness programme's ``plan_witnesses_per_year`` is compared this way without
+    being repeated here.
+    """
+
+    technique: Technique
+    measure: str = Field(min_length=1)
+    planned: list[float] = Field(min_length=1, max_length=2)
+    threshold: float = Field(default=0.25, gt=0)
+    subgroup: str | None = None
+    scale: str | None = None
+    unit: str = ""
+    source: str = ""
+
+    @field_validator("planned")
+    @classmethod
+    def _ordered(cls, values: list[float]) -> list[float]:
+        if values[0] > values[-1] or values[0] < 0:
+            raise ValueError("planned must be a figure >= 0 or [low, high] with low <= high")
+        return values
+
+
 class Report(_Strict):
     """Output formats (``json`` writes result.json, results.csv and run.log)."""
 
@@ -226,6 +255,9 @@ class Protocol(_Strict):
         Column mapping and extra technique labels for reading the case file.
     witness_programme
         Planning figures for the witness-protection programme model (optional).
+    plan
+        Other planned figures that trend reports set beside the actual ones
+        (:class:`PlannedFigure`).
     report
         Output formats.
     """
@@ -246,6 +278,7 @@ class Protocol(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict)
     witness_programme: WitnessProgramme | None = None
+    plan: list[PlannedFigure] = Field(default_factory=list)
     report: Report = Field(default_factory=Report)
 
     @field_validator("techniques", "covariates", "outcomes")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from techeval.errors import ArgumentError
 
-__all__ = ["REPORT_FORMATS", "load_run", "render_reports", "rerender"]
+__all__ = ["REPORT_FORMATS", "load_run", "render_context", "render_reports", "rerender"]
 
 #: Report formats beside ``json`` (which the runner writes itself).
 REPORT_FORMATS = ("html", "md", "pdf")
@@ -85,6 +85,53 @@ def render_reports(
             files[f"figures/{key}.png"] = figure.png
     if "pdf" in wanted:
         files[_FILES["pdf"]] = render_pdf(report, figures)
+    return files
+
+
+def render_context(
+    context: Mapping[str, Any],
+    figure_files: Mapping[str, bytes],
+    formats: Sequence[str],
+    *,
+    stem: str,
+    source_text: str,
+) -> dict[str, bytes]:
+    """HTML and PDF files for a pooled or trend report context, in the single-run style.
+
+    Parameters
+    ----------
+    context
+        A plain report context (see :func:`techeval.report.content.report_from_context`).
+    figure_files
+        The folder's figure files by name (``<key>.png`` and ``<key>.svg``).
+    formats
+        Any of ``html``, ``pdf`` (Markdown comes with the context's own renderer).
+    stem
+        File name stem: ``pooled`` gives ``pooled.html`` and ``pooled.pdf``.
+    source_text
+        The JSON document the report renders (its SHA-256 is printed in the HTML).
+    """
+    from techeval.report.content import report_from_context
+    from techeval.report.figures import RenderedFigure
+    from techeval.report.render import render_html, render_pdf, result_sha256
+
+    report = report_from_context(context)
+    keys = {name.rsplit(".", 1)[0] for name in figure_files if name.endswith(".png")}
+    figures = {
+        key: RenderedFigure(
+            key,
+            figure_files.get(f"{key}.png", b""),
+            figure_files.get(f"{key}.svg", b"").decode("utf-8"),
+        )
+        for key in keys
+    }
+    files: dict[str, bytes] = {}
+    if "html" in formats:
+        files[f"{stem}.html"] = render_html(
+            report, figures, result_sha256=result_sha256(source_text)
+        ).encode("utf-8")
+    if "pdf" in formats:
+        files[f"{stem}.pdf"] = render_pdf(report, figures)
     return files
 
 

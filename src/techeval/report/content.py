@@ -1437,3 +1437,54 @@ def build_report(document: Mapping[str, Any], *, protocol_text: str | None = Non
         sections=sections,
         summary_ids=("summary",),
     )
+
+
+# ---- reports from a plain context (pooled and trend reports) ----------------------------------
+
+
+def _slug(title: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split()) or "section"
+
+
+def report_from_context(context: Mapping[str, Any]) -> Report:
+    """A :class:`Report` from a plain context (``techeval.pooling.report``'s contexts).
+
+    The context's keys: ``title``, ``subtitle``, ``summary`` (paragraphs), ``sections``
+    (``title``, ``paragraphs``, ``tables`` with ``title``/``columns``/``rows`` as dicts,
+    ``figures`` with ``file``/``svg``/``alt``/``caption``), ``methods``, ``sources``,
+    ``warnings``. Figures are referred to by their file stem.
+    """
+    summary = Section(id="summary", title="Summary")
+    summary.blocks += [(f"Warning: {w}",) for w in context.get("warnings") or []]
+    summary.blocks += [(p,) for p in context.get("summary") or []]
+    sections = [summary]
+    used = {"summary", "methods"}
+    for item in context.get("sections") or []:
+        slug = _slug(item["title"])
+        while slug in used:
+            slug += "-more"
+        used.add(slug)
+        section = Section(id=slug, title=item["title"])
+        section.blocks += [(p,) for p in item.get("paragraphs") or []]
+        for figure in item.get("figures") or []:
+            section.blocks.append(
+                Figure(figure["file"].rsplit(".", 1)[0], figure["caption"], figure["alt"])
+            )
+        for table in item.get("tables") or []:
+            columns = tuple(str(c) for c in table["columns"])
+            section.blocks.append(
+                Table(
+                    caption=str(table["title"]),
+                    columns=columns,
+                    rows=tuple(
+                        tuple((str(row.get(c, "")),) for c in table["columns"])
+                        for row in table["rows"]
+                    ),
+                )
+            )
+        sections.append(section)
+    methods = Section(id="methods", title="Methods")
+    methods.blocks += [(p,) for p in context.get("methods") or []]
+    methods.blocks += [(f"Source: {s}",) for s in context.get("sources") or []]
+    sections.append(methods)
+    return Report(title=context["title"], subtitle=context.get("subtitle", ""), sections=sections)

@@ -1,0 +1,185 @@
+"""Writing a pooled or trend folder: all files or none.
+
+``pooled.json`` (canonical JSON: the same inputs give the same bytes), ``pooled.csv``
+(pooled rows and every region's contribution, one table), the report as ``pooled.md``,
+``pooled.html`` (self-contained) and ``pooled.pdf`` (rendered by :mod:`techeval.report`
+in the single-run style), and the forest plots (``forest_<technique>.png`` and
+``.svg``); likewise ``trend.json``, ``trend.csv``, ``trend.md/.html/.pdf`` and
+``trend_<technique>.png/.svg``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from techeval.errors import ArgumentError
+from techeval.results import canonical_json, canonical_value
+
+__all__ = ["pooled_files", "trend_files", "write_folder"]
+
+
+def _csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    data = {c: [canonical_value(r.get(c)) for r in rows] for c in columns}
+    frame = pd.DataFrame(data, columns=list(columns))
+    for column, values in data.items():
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            frame[column] = pd.array(values, dtype="Int64")
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+_KEY_COLUMNS = (
+    "technique",
+    "family",
+    "estimator",
+    "outcome",
+    "measure",
+    "scale",
+    "estimand",
+    "method",
+    "subgroup",
+)
+
+
+def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``pooled.csv`` as rows: per quantity, the pooled row then one row per region."""
+    rows = []
+    for pooled in document["pooled"]:
+        key = {c: pooled.get(c) for c in _KEY_COLUMNS}
+        rows.append(
+            {
+                **key,
+                "region": "(pooled)",
+                "status": "pooled" if pooled["k"] >= 2 else "not pooled",
+                **{c: v for c, v in pooled.items() if c not in key and c != "regions"},
+            }
+        )
+        rows[-1]["warnings"] = "; ".join(pooled["warnings"])
+        for region in pooled["regions"]:
+            rows.append(
+                {
+                    **key,
+                    "region": region["label"],
+                    **{c: v for c, v in region.items() if c != "label"},
+                    "ci_level": pooled["ci_level"],
+                }
+            )
+    return rows
+
+
+POOLED_CSV_COLUMNS = (
+    *_KEY_COLUMNS,
+    "region",
+    "status",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "weight",
+    "n_treated",
+    "n_control",
+    "k",
+    "k_suppressed",
+    "p_value",
+    "tau2",
+    "tau",
+    "i_squared",
+    "q",
+    "q_df",
+    "q_p_value",
+    "prediction_low",
+    "prediction_high",
+    "pooled_on",
+    "tau2_method",
+    "ci_method",
+    "warnings",
+)
+
+
+def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
+    """Every file of a pooled folder, as ``{name: bytes}``."""
+    from techeval.pooling.figures import draw_forest_plots
+    from techeval.pooling.report import pooled_report_context, render_markdown
+    from techeval.report import render_context
+
+    text = canonical_json(document)
+    context = pooled_report_context(document)
+    files = {
+        "pooled.json": text.encode("utf-8"),
+        "pooled.csv": _csv_bytes(pooled_table(document), POOLED_CSV_COLUMNS),
+        "pooled.md": render_markdown(context).encode("utf-8"),
+    }
+    files.update(draw_forest_plots(document))
+    files.update(
+        render_context(context, files, ("html", "pdf"), stem="pooled", source_text=text)
+    )
+    return files
+
+
+def trend_files(document: Mapping[str, Any]) -> dict[str, bytes]:
+    """Every file of a trend folder, as ``{name: bytes}``."""
+    from techeval.pooling.figures import draw_trend_plots
+    from techeval.pooling.report import render_markdown
+    from techeval.pooling.trend import TREND_CSV_COLUMNS, trend_report_context, trend_table
+    from techeval.report import render_context
+
+    text = canonical_json(document)
+    context = trend_report_context(document)
+    files = {
+        "trend.json": text.encode("utf-8"),
+        "trend.csv": _csv_bytes(trend_table(document), TREND_CSV_COLUMNS),
+        "trend.md": render_markdown(context).encode("utf-8"),
+    }
+    files.update(draw_trend_plots(document))
+    files.update(render_context(context, files, ("html", "pdf"), stem="trend", source_text=text))
+    return files
+
+
+def write_folder(files: Mapping[str, bytes], out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``files`` into the folder ``out``, all or nothing.
+
+    Everything goes to a temporary sibling folder first, which is renamed into place at
+    the end, so a failure never leaves a half-written folder.
+
+    Raises
+    ------
+    ArgumentError
+        If ``out`` exists and is not empty and ``overwrite`` is false, or cannot be
+        written.
+    """
+    from techeval.protocols.run import check_output_folder
+
+    target = check_output_folder(out, overwrite=overwrite)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir()
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if target.exists():
+            retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ArgumentError(
+            f"cannot write the output folder ({exc.strerror or exc})",
+            where=str(target),
+            hint="Check that you may write there",
+        ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
