@@ -233,8 +233,14 @@ def run(
         ),
     ] = None,
     backend: Annotated[
-        str, typer.Option("--backend", help="local (joblib processes); dask is not available yet.")
-    ] = "local",
+        str | None,
+        typer.Option(
+            "--backend",
+            help="local (joblib processes), dask (a local dask cluster) or "
+            "dask:tcp://HOST:PORT (an existing cluster); default: the protocol's "
+            "inference.backend. Results are the same on every back-end.",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the contents of a non-empty --out.")
     ] = False,
@@ -244,8 +250,7 @@ def run(
 
     Exit code 0 when the run completes, 2 for a bad protocol, case file or option.
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from techeval.progress import StepProgress
     from techeval.protocols.model import load_protocol
     from techeval.protocols.run import (
         check_backend,
@@ -257,27 +262,12 @@ def run(
 
     loaded = load_protocol(protocol)
     chosen = check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
-    check_backend(backend)
+    backend = check_backend(backend or loaded.protocol.inference.backend)
     check_output_folder(out, overwrite=overwrite)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    )
-    with bar:
-        step = bar.add_task("starting", total=None)
-
-        def show(label: str, done: int, total: int) -> None:
-            bar.update(step, description=label, completed=done, total=total)
-
+    # one bar per step (validation, estimation, synthesis, rendering) on standard error
+    with StepProgress(err_console, quiet=quiet) as show:
         outcome = run_protocol(loaded, cases, seed=seed, backend=backend, progress=show)
-        folder = write_outputs(
-            outcome, out, overwrite=overwrite, formats=chosen, progress=show
-        )
+        folder = write_outputs(outcome, out, overwrite=overwrite, formats=chosen, progress=show)
     if quiet:
         return
     data = outcome.document["data"]

@@ -362,3 +362,89 @@ def test_high_level_conviction_counts_per_case_for_economics():
     values = per_case_outcome(frame, "high_level_conviction")
     assert values.tolist() == [False, True, False, False, pd.NA]
     assert frame["high_level_conviction"].isna().sum() == 3  # input untouched
+
+
+# ---- the one-step bootstrap, the shared replicates and the size rule ---------------------
+
+
+def test_one_step_bootstrap_replicates_match_full_refits():
+    # Each one-step replicate should differ from a full refit on the same resample by
+    # O(1/n), far below the bootstrap spread O(1/sqrt(n)).
+    frame = _frame(n=3000, seed=12)
+    kwargs = dict(n_bootstrap=30, random_state=4, effects=("conviction",))
+    one = CostEffectiveness(bootstrap_refit="one_step", **kwargs).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    full = CostEffectiveness(bootstrap_refit="full", **kwargs).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    a, b = one.replicates_.to_numpy(), full.replicates_.to_numpy()
+    spread = b.std(axis=0)
+    assert np.all(np.abs(a - b).max(axis=0) < 0.1 * spread)
+    np.testing.assert_allclose(a.std(axis=0), spread, rtol=0.03)
+    assert one.results_[0].diagnostics["inference"] == "bootstrap_percentile_one_step"
+    assert full.results_[0].diagnostics["inference"] == "bootstrap_percentile"
+
+
+def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
+    from techeval.estimators import cost
+
+    frame = _frame(n=600, seed=13)
+    frame["group_disrupted"] = np.random.default_rng(1).random(len(frame)) < 0.3
+    cost._REPLICATE_CACHE.clear()
+    ce = CostEffectiveness(n_bootstrap=25, random_state=5).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    computed = []
+    original = cost.bootstrap_replicates
+
+    def counting(statistic, *args, **kwargs):
+        computed.append(sorted(statistic.keywords["components"]))
+        return original(statistic, *args, **kwargs)
+
+    monkeypatch.setattr(cost, "bootstrap_replicates", counting)
+    bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    # only the components cost.effectiveness did not have were resampled
+    assert computed == [["group_disrupted"]]
+    shared = ["incremental_cost", "conviction", "high_level_conviction"]
+    np.testing.assert_array_equal(bc.replicates_[shared].to_numpy(), ce.replicates_.to_numpy())
+    cost._REPLICATE_CACHE.clear()
+    again = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    assert again.results_ == bc.results_  # the memo never changes a number
+
+
+def test_above_bootstrap_max_n_influence_functions_replace_the_bootstrap():
+    frame = _frame(n=1500, seed=14)
+    fitted = CostEffectiveness(
+        n_bootstrap=40, random_state=2, bootstrap_max_n=1000, effects=("conviction",)
+    ).fit(frame, treatment="t", covariates=COVARIATES)
+    by_influence = IncrementalCost(inference="influence_function").fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    cost_row = fitted.results_[0]
+    assert cost_row.diagnostics["inference"] == "influence_function"
+    assert cost_row.diagnostics["bootstrap_max_n"] == 1000
+    assert "n_bootstrap" not in cost_row.diagnostics
+    assert cost_row.ci_low == pytest.approx(by_influence.result_.ci_low)
+    rows = _rows(fitted, "conviction")
+    assert rows["icer"].diagnostics["interval"] == "Fieller, influence-function (co)variances"
+    # the acceptability curve and plane come from normal draws with the IF covariance
+    assert len(fitted.ce_plane_) == 40
+    probability = rows["prob_cost_effective"].estimate
+    assert 0 <= probability <= 1
+    below = CostEffectiveness(
+        n_bootstrap=40, random_state=2, bootstrap_max_n=5000, effects=("conviction",)
+    ).fit(frame, treatment="t", covariates=COVARIATES)
+    assert below.results_[0].diagnostics["inference"] == "bootstrap_percentile_one_step"
+    # both ways estimate the same thing: the intervals' widths agree roughly
+    width = cost_row.ci_high - cost_row.ci_low
+    assert below.results_[0].ci_high - below.results_[0].ci_low == pytest.approx(width, rel=0.35)
+    bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000, bootstrap_max_n=1000).fit(
+        frame, treatment="t", covariates=COVARIATES
+    )
+    assert bc.result_.diagnostics["inference"] == "monte_carlo_influence_function"
+    assert bc.replicates_ is None

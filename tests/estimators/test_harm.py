@@ -549,3 +549,18 @@ def test_shipped_synthetic_rate_ratios_are_covered(technique):
         assert primary.ci_low <= truth[harm]["rate_ratio"] <= primary.ci_high, (harm, primary)
         if technique == "undercover" and harm in ("officer_injuries", "undercover_compromised"):
             assert primary.ci_low > 1.0, harm  # higher officer harm than the comparator
+
+
+def test_nb2_hessian_by_matrix_products_equals_statsmodels():
+    # _NegativeBinomial2 assembles statsmodels' own per-case Hessian factors with BLAS;
+    # the reference is statsmodels' NegativeBinomialP.hessian (row loops)
+    from techeval.estimators._harm_models import _NegativeBinomial2
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(500), rng.normal(size=(500, 4))])
+    y = rng.negative_binomial(2, 2 / (2 + np.exp(0.3 + X[:, 1] * 0.5)))
+    params = np.array([0.2, 0.4, -0.1, 0.05, 0.0, 0.6])
+    offset = rng.normal(scale=0.1, size=500)
+    ours = _NegativeBinomial2(y, X, p=2, offset=offset).hessian(params)
+    reference = sm.NegativeBinomialP(y, X, p=2, offset=offset).hessian(params)
+    np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-8)

@@ -366,7 +366,8 @@ def test_cli_run_writes_the_folder_and_refuses_to_overwrite(cli, tmp_path, small
     ("option", "message"),
     [
         (["--format", "docx"], "unknown output format"),
-        (["--backend", "dask:tcp://127.0.0.1:8786"], "not available yet"),
+        (["--backend", "dask:"], "needs a scheduler address"),
+        (["--backend", "spark"], "unknown back-end"),
     ],
 )
 def test_cli_refuses_what_is_not_available(cli, tmp_path, small_cases, option, message):

@@ -68,6 +68,28 @@ def fit_poisson(
     return out, fitted, np.asarray(result.params, dtype=float)
 
 
+class _NegativeBinomial2(sm.NegativeBinomialP):
+    """statsmodels' NB-P model with ``p=2`` (NB2) and its Hessian assembled by matrix products.
+
+    statsmodels builds the NB-P Hessian with one Python-level pass over the rows per
+    coefficient (and the NB2 ``NegativeBinomial`` class with one per pair of
+    coefficients); at 20,000 cases and 47 columns that is 0.15-0.3 s per Newton step.
+    Here the per-case factors come from statsmodels' own ``hessian_factor`` and are
+    combined as ``X' diag(h_bb) X``, ``X' h_ba`` and ``sum(h_aa)``: the same matrix
+    (checked against ``NegativeBinomialP.hessian`` in the tests), one BLAS call.
+    """
+
+    def hessian(self, params):
+        factor_bb, factor_ba, factor_aa = self.hessian_factor(params)
+        exog = self.exog
+        k = exog.shape[1]
+        hessian = np.empty((k + 1, k + 1))
+        hessian[:k, :k] = (exog * factor_bb[:, None]).T @ exog
+        hessian[:k, k] = hessian[k, :k] = exog.T @ factor_ba
+        hessian[k, k] = float(np.sum(factor_aa))
+        return hessian
+
+
 def fit_negative_binomial(
     y: np.ndarray,
     design: np.ndarray,
@@ -77,18 +99,23 @@ def fit_negative_binomial(
     start: np.ndarray | None = None,
     column: int = 1,
 ) -> CountFit:
-    """NB2 maximum likelihood (statsmodels ``NegativeBinomial``) with the same covariance type."""
+    """NB2 maximum likelihood (statsmodels ``NegativeBinomialP``, ``p=2``) with the same covariance type.
+
+    The score per case is statsmodels' analytic one (the older ``NegativeBinomial``
+    class differentiates the log-likelihood numerically for the sandwich), the Hessian
+    that of :class:`_NegativeBinomial2`.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        model = sm.NegativeBinomial(y, design, loglike_method="nb2", offset=offset)
+        model = _NegativeBinomial2(y, design, p=2, offset=offset)
         result = model.fit(
             start_params=start,
             method="bfgs" if start is None else "newton",
             maxiter=200,
             disp=0,
             cov_type=cov_type,
-            **({} if start is None else {"tol": 1e-12}),
+            **({} if start is None else {"tol": 1e-10}),
         )
         if not result.mle_retvals.get("converged", False) and start is not None:
             result = model.fit(method="bfgs", maxiter=500, disp=0, cov_type=cov_type)

@@ -37,14 +37,22 @@ cost-effectiveness acceptability curves. *Health Economics*, 10(8), 779–787.
 Washington State Institute for Public Policy (2019). *Benefit–Cost Technical
 Documentation*. Olympia, WA.
 
+Moulton, L. H., & Zeger, S. L. (1991). Bootstrapping generalized linear models.
+*Computational Statistics & Data Analysis*, 11(1), 53–63.
+
+Hu, F., & Kalbfleisch, J. D. (2000). The estimating function bootstrap. *Canadian
+Journal of Statistics*, 28(3), 449–481.
+
 Bang, H., & Robins, J. M. (2005). Doubly robust estimation in missing data and causal
 inference models. *Biometrics*, 61(4), 962–973.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -53,6 +61,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import linalg, special
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
@@ -73,6 +82,7 @@ from techeval.results import EffectResult
 __all__ = ["BenefitCost", "CostEffectiveness", "CostSummary", "IncrementalCost"]
 
 _MODELS = ("gamma_dr", "gamma_glm")
+_REFITS = ("one_step", "full")
 _ESTIMANDS = ("ATE", "ATT")
 _NO_EFFECT_WARNING = (
     "no detectable effect on {effect}: cost per additional {unit} is not meaningful "
@@ -225,107 +235,202 @@ def _with_intercept(X: np.ndarray) -> np.ndarray:
     return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
+@dataclass(frozen=True)
+class _Linear:
+    """A fitted component model kept as coefficients (intercept first), never the fit object.
+
+    ``kind`` is ``"gamma"`` (log link), ``"binary"`` (logit), ``"poisson"`` (log link,
+    linear predictor held to ``eta_range``, the range seen in fitting, as
+    :meth:`techeval.estimators._nuisance.GLM.predict` does) or ``"constant"``.
+    """
+
+    kind: str
+    params: np.ndarray | None = None
+    constant: float = math.nan
+    eta_range: tuple[float, float] | None = None
+    factor: tuple | None = None  # Cholesky factor of the full-data Hessian (bootstrap)
+
+    def predict(self, X1: np.ndarray) -> np.ndarray:
+        if self.kind == "constant":
+            return np.full(X1.shape[0], self.constant)
+        eta = X1 @ self.params
+        if self.kind == "binary":
+            return special.expit(eta)
+        if self.eta_range is not None:
+            eta = np.clip(eta, *self.eta_range)
+        return np.exp(eta)
+
+
 def _fit_glm(
-    X1: np.ndarray, y: np.ndarray, kind: str, l2_penalty: float, start: np.ndarray | None = None
-):
-    """A fitted model with ``.predict(X1)``: statsmodels gamma (log link), else the shared GLMs."""
+    X1: np.ndarray, y: np.ndarray, kind: str, l2_penalty: float, start: _Linear | None = None
+) -> _Linear:
+    """Fit one component model: statsmodels gamma GLM (log link), else the shared GLMs."""
     if kind == "gamma":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             # bootstrap fits start from the full-data coefficients: a third of the IRLS steps
             result = sm.GLM(y, X1, family=sm.families.Gamma(sm.families.links.Log())).fit(
-                start_params=start
+                start_params=None if start is None else start.params
             )
         if not np.all(np.isfinite(result.params)):
             raise EstimatorError("the gamma GLM for cost did not converge")
-        return result
-    task = "binary" if kind == "binary" else "count"
+        return _Linear("gamma", np.asarray(result.params, dtype=float))
     if y.min() == y.max():
-        return _Constant(float(y[0]))
-    model = GLM(task, l2_penalty=l2_penalty).fit(X1[:, 1:], y)
-    return _Shared(model)
+        return _Linear("constant", constant=float(y[0]))
+    model = GLM("binary" if kind == "binary" else "count", l2_penalty=l2_penalty).fit(X1[:, 1:], y)
+    fitted = model.model_
+    params = np.r_[np.ravel(fitted.intercept_)[:1], np.ravel(fitted.coef_)[: X1.shape[1] - 1]]
+    if kind == "binary":
+        return _Linear("binary", params.astype(float))
+    return _Linear("poisson", params.astype(float), eta_range=model.linear_predictor_range_)
 
 
-@dataclass(frozen=True)
-class _Constant:
-    value: float
-
-    def predict(self, X1: np.ndarray) -> np.ndarray:
-        return np.full(X1.shape[0], self.value)
-
-
-@dataclass(frozen=True)
-class _Shared:
-    model: GLM
-
-    def predict(self, X1: np.ndarray) -> np.ndarray:
-        return self.model.predict(X1[:, 1:])
+def _curvature(model: _Linear, X1: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-case score residuals and Hessian weights of a component model at its coefficients."""
+    eta = X1 @ model.params
+    if model.kind == "gamma":
+        mu = np.exp(eta)
+        return (y - mu) / mu, np.ones_like(mu)  # Fisher scoring: the weights are 1
+    if model.kind == "binary":
+        mu = special.expit(eta)
+        return y - mu, mu * (1 - mu)
+    mu = np.exp(eta)
+    return y - mu, mu
 
 
-def _propensity(settings: _Settings, X: np.ndarray, treated: np.ndarray) -> np.ndarray:
-    model = GLM("binary", l2_penalty=settings.l2_penalty).fit(X, treated.astype(float))
+def _with_factor(model: _Linear, X1: np.ndarray, y: np.ndarray, l2_penalty: float) -> _Linear:
+    """The model with the Cholesky factor of its full-data (penalised) Hessian attached."""
+    if model.kind == "constant":
+        return model
+    _, curvature = _curvature(model, X1, y)
+    hessian = (X1 * curvature[:, None]).T @ X1
+    if model.kind != "gamma":  # the L2 penalty of the shared GLMs, intercept unpenalised
+        index = np.arange(1, hessian.shape[0])
+        hessian[index, index] += l2_penalty
+    try:
+        factor = linalg.cho_factor(hessian)
+    except linalg.LinAlgError:
+        # a singular design (a level absent from an arm): a minimum-norm step instead
+        factor = ("pinv", np.linalg.pinv(hessian))
+    return replace(model, factor=factor)
+
+
+def _one_step(
+    model: _Linear, X1: np.ndarray, y: np.ndarray, weights: np.ndarray, l2_penalty: float
+) -> _Linear:
+    """One Newton step from the full-data fit on a resample given as case frequencies.
+
+    ``beta* = beta + H^{-1} U*(beta)`` with ``U*`` the resample's (penalised) score at
+    the full-data coefficients and ``H`` the full-data Hessian (Fisher information for
+    the gamma GLM), factorised once: the one-step bootstrap of Moulton & Zeger (1991)
+    in the estimating-function form of Hu & Kalbfleisch (2000). The replicate differs
+    from a full refit by O(1/n) while the bootstrap spread is O(1/sqrt(n)); the tests
+    compare the two.
+    """
+    if model.kind == "constant":
+        return model
+    residual, _ = _curvature(model, X1, y)
+    gradient = X1.T @ (weights * residual)
+    if model.kind != "gamma":
+        gradient[1:] -= l2_penalty * model.params[1:]
+    if isinstance(model.factor[0], str):  # ("pinv", pseudo-inverse)
+        step = model.factor[1] @ gradient
+    else:
+        step = linalg.cho_solve(model.factor, gradient)
+    params = model.params + step
+    if model.kind != "poisson":
+        return replace(model, params=params)
+    fitted = X1[weights > 0] @ params
+    return replace(model, params=params, eta_range=(float(fitted.min()), float(fitted.max())))
+
+
+def _propensity_model(settings: _Settings, X: np.ndarray, treated: np.ndarray) -> _Linear:
+    return _fit_glm(_with_intercept(X), treated.astype(float), "binary", settings.l2_penalty)
+
+
+def _clipped(settings: _Settings, model: _Linear, X1: np.ndarray) -> np.ndarray:
     clip = settings.propensity_clip
-    return np.clip(model.predict(X), clip, 1 - clip)
+    return np.clip(model.predict(X1), clip, 1 - clip)
 
 
 def _difference(
     settings: _Settings,
-    X: np.ndarray,
+    X1: np.ndarray,
     treated: np.ndarray,
     y: np.ndarray,
     kind: str,
     propensity: np.ndarray | None,
-    starts: dict[str, np.ndarray] | None = None,
-) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+    starts: dict[str, _Linear] | None = None,
+    weights: np.ndarray | None = None,
+    factorise: bool = False,
+    subsets: dict[str, np.ndarray] | None = None,
+) -> tuple[float, np.ndarray | None, dict[str, _Linear]]:
     """Adjusted difference in mean ``y`` and its influence values (zero where ``y`` is missing).
 
     ``gamma_glm``: one GLM with the treatment as a main effect; recycled predictions.
     ``gamma_dr``: a GLM per arm, recycled predictions augmented with inverse-propensity
     weighted residuals (AIPW; consistent if either the propensity or the outcome models
     are right).
+
+    With ``weights`` (a bootstrap resample as case frequencies) the models take one
+    step from ``starts`` (:func:`_one_step`), the averages are weighted and no influence
+    values are returned; without, the models are fitted to convergence.
     """
-    starts = starts or {}
     n_all = y.size
     observed = np.isfinite(y)
-    Xo, t, yo = X[observed], treated[observed], y[observed]
-    n = yo.size
+    complete = bool(observed.all())
+    if not complete:
+        X1, treated, y = X1[observed], treated[observed], y[observed]
+        weights = None if weights is None else weights[observed]
+    t, yo = treated, y
+    w = np.ones(yo.size) if weights is None else weights
     tf = t.astype(float)
-    X1 = _with_intercept(Xo)
+    # components recorded in every case share the arms' design rows: cut them once
+    subsets = subsets if complete and subsets is not None else {}
+
+    def model(name: str, rows: np.ndarray, design: np.ndarray) -> _Linear:
+        if name not in subsets:
+            subsets[name] = design[rows]
+        part = subsets[name]
+        if weights is None:
+            fitted = _fit_glm(part, yo[rows], kind, settings.l2_penalty, None)
+            if factorise:
+                fitted = _with_factor(fitted, part, yo[rows], settings.l2_penalty)
+            return fitted
+        return _one_step(starts[name], part, yo[rows], w[rows], settings.l2_penalty)
+
     if settings.model == "gamma_glm":
         design = np.hstack([X1, tf[:, None]])
-        model = _fit_glm(design, yo, kind, settings.l2_penalty, starts.get("single"))
-        models = {"single": model}
-        on = np.hstack([X1, np.ones((n, 1))])
-        off = np.hstack([X1, np.zeros((n, 1))])
-        mu1, mu0 = model.predict(on), model.predict(off)
-        rows = np.ones(n, dtype=bool) if settings.estimand == "ATE" else t
-        delta = float(np.mean(mu1[rows] - mu0[rows]))
+        models = {"single": model("single", slice(None), design)}
+        mu1 = models["single"].predict(np.hstack([X1, np.ones((yo.size, 1))]))
+        mu0 = models["single"].predict(np.hstack([X1, np.zeros((yo.size, 1))]))
+        rows = np.ones(yo.size, dtype=bool) if settings.estimand == "ATE" else t
+        mass = w * rows
+        delta = float(np.sum(mass * (mu1 - mu0)) / mass.sum())
         # plug-in influence (model treated as known); the bootstrap is the inference
-        influence = np.where(rows, mu1 - mu0 - delta, 0.0) * n / rows.sum()
+        influence = np.where(rows, mu1 - mu0 - delta, 0.0) * yo.size / rows.sum()
     else:
-        e = propensity[observed]
-        models = {
-            "treated": _fit_glm(X1[t], yo[t], kind, settings.l2_penalty, starts.get("treated")),
-            "control": _fit_glm(X1[~t], yo[~t], kind, settings.l2_penalty, starts.get("control")),
-        }
+        e = propensity if complete else propensity[observed]
+        models = {"treated": model("treated", t, X1), "control": model("control", ~t, X1)}
         mu1, mu0 = models["treated"].predict(X1), models["control"].predict(X1)
         if settings.estimand == "ATE":
             pseudo = mu1 - mu0 + tf * (yo - mu1) / e - (1 - tf) * (yo - mu0) / (1 - e)
-            delta = float(pseudo.mean())
+            delta = float(np.sum(w * pseudo) / w.sum())
             influence = pseudo - delta
         else:
-            share = tf.mean()
-            m1 = float(yo[t].mean())
+            share = float(np.sum(w * tf) / w.sum())
+            m1 = float(np.sum(w * tf * yo) / np.sum(w * tf))
             pseudo0 = tf * mu0 + (1 - tf) * e / (1 - e) * (yo - mu0)
-            m0 = float(pseudo0.mean() / share)
+            m0 = float(np.sum(w * pseudo0) / w.sum() / share)
             delta = m1 - m0
             influence = tf * (yo - m1) / share - (pseudo0 - tf * m0) / share
+    if weights is not None:
+        return delta, None, models
     # rescale so that sqrt(sum psi^2) / n_all is the standard error on all rows
     full = np.zeros(n_all)
-    full[observed] = influence * n_all / n
-    fitted = {arm: m.params for arm, m in models.items() if hasattr(m, "params")}
-    return delta, full, fitted
+    full[observed] = influence * n_all / yo.size
+    return delta, full, models
 
 
 def _all_differences(
@@ -334,19 +439,53 @@ def _all_differences(
     treated: np.ndarray,
     components: dict[str, np.ndarray],
     kinds: dict[str, str],
-    starts: dict[str, dict[str, np.ndarray]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, np.ndarray]]]:
-    """Differences, influence values and fitted gamma coefficients of every component."""
-    propensity = _propensity(settings, X, treated) if settings.model == "gamma_dr" else None
+    starts: dict[str, dict[str, _Linear]] | None = None,
+    weights: np.ndarray | None = None,
+    factorise: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, dict[str, _Linear]]]:
+    """Differences, influence values and fitted models of every component.
+
+    ``starts["propensity"]`` and ``starts[name]`` hold the full-data models that a
+    weighted (one-step) call steps from.
+    """
+    X1 = _with_intercept(X)
     starts = starts or {}
-    deltas, influences, fitted = [], [], {}
+    fitted: dict[str, dict[str, _Linear]] = {}
+    propensity = None
+    if settings.model == "gamma_dr":
+        if weights is None:
+            score = _propensity_model(settings, X, treated)
+            if factorise:
+                score = _with_factor(score, X1, treated.astype(float), settings.l2_penalty)
+        else:
+            score = _one_step(
+                starts["propensity"]["model"],
+                X1,
+                treated.astype(float),
+                weights,
+                settings.l2_penalty,
+            )
+        fitted["propensity"] = {"model": score}
+        propensity = _clipped(settings, score, X1)
+    deltas, influences = [], []
+    subsets: dict[str, np.ndarray] = {}
     for name, y in components.items():
         delta, influence, fitted[name] = _difference(
-            settings, X, treated, y, kinds[name], propensity, starts.get(name)
+            settings,
+            X1,
+            treated,
+            y,
+            kinds[name],
+            propensity,
+            starts.get(name),
+            weights,
+            factorise,
+            subsets,
         )
         deltas.append(delta)
         influences.append(influence)
-    return np.array(deltas), np.column_stack(influences), fitted
+    influence = None if weights is not None else np.column_stack(influences)
+    return np.array(deltas), influence, fitted
 
 
 def _replicate(
@@ -358,22 +497,104 @@ def _replicate(
     treated: np.ndarray,
     components: dict[str, np.ndarray],
     kinds: dict[str, str],
-    starts: dict[str, dict[str, np.ndarray]],
+    starts: dict[str, dict[str, _Linear]],
+    refit: str,
 ) -> np.ndarray:
     """Every component's difference on one bootstrap resample (the same rows for all)."""
     try:
-        deltas, _, _ = _all_differences(
-            settings,
-            features[indices],
-            treated[indices],
-            {name: values[indices] for name, values in components.items()},
-            kinds,
-            starts,
-        )
+        if refit == "one_step":
+            weights = np.bincount(indices, minlength=treated.size).astype(float)
+            deltas, _, _ = _all_differences(
+                settings, features, treated, components, kinds, starts, weights
+            )
+        else:
+            deltas, _, _ = _all_differences(
+                settings,
+                features[indices],
+                treated[indices],
+                {name: values[indices] for name, values in components.items()},
+                kinds,
+            )
     except (EstimatorError, np.linalg.LinAlgError, ValueError, PerfectSeparationWarning):
         # a resample the models cannot be fitted to counts as failed (nan), and is reported
         return np.full(len(components), np.nan)
+    if not np.all(np.isfinite(deltas)):
+        return np.full(len(components), np.nan)
     return deltas
+
+
+#: Bootstrap replicate columns already computed in this process, by resample plan and
+#: component. ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
+#: resamples (the runner gives them one seed), so the second reuses the first's
+#: incremental cost and effects instead of refitting them. A memo of a deterministic
+#: function: it never changes a number. Bounded: at most this many columns are kept.
+_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_REPLICATE_CACHE_SIZE = 64
+
+
+def _digest(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.dtype, part.shape)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _bootstrap(
+    settings: _Settings,
+    data: _Data,
+    starts: dict[str, dict[str, _Linear]],
+    *,
+    n_bootstrap: int,
+    n_jobs: int | None,
+    seed: np.random.SeedSequence,
+    refit: str,
+) -> np.ndarray:
+    """Joint bootstrap replicates of every component, reusing columns computed before."""
+    plan = _digest(
+        data.features,
+        data.treated,
+        settings,
+        int(n_bootstrap),
+        seed.entropy,
+        seed.spawn_key,
+        refit,
+    )
+    keys = {
+        name: (plan, _digest(name, data.kinds[name], values))
+        for name, values in data.components.items()
+    }
+    missing = [name for name in data.components if keys[name] not in _REPLICATE_CACHE]
+    if missing:
+        statistic = partial(
+            _replicate,
+            settings=settings,
+            features=data.features,
+            treated=data.treated,
+            components={name: data.components[name] for name in missing},
+            kinds=data.kinds,
+            starts=starts,
+            refit=refit,
+        )
+        # resampling within arms keeps both arms' sizes in every replicate
+        computed = bootstrap_replicates(
+            statistic,
+            data.n,
+            n_replicates=int(n_bootstrap),
+            random_state=seed,
+            strata=data.treated,
+            n_jobs=n_jobs,
+        )
+        for j, name in enumerate(missing):
+            _REPLICATE_CACHE[keys[name]] = computed[:, j]
+            _REPLICATE_CACHE.move_to_end(keys[name])
+        while len(_REPLICATE_CACHE) > _REPLICATE_CACHE_SIZE:
+            _REPLICATE_CACHE.popitem(last=False)
+    return np.column_stack([_REPLICATE_CACHE[keys[name]] for name in data.components])
 
 
 def _estimate(
@@ -383,34 +604,31 @@ def _estimate(
     bootstrap: bool,
     n_bootstrap: int,
     n_jobs: int | None,
-    random_state,
+    seed: np.random.SeedSequence | None,
+    refit: str = "one_step",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Point differences, influence values and (optionally) joint bootstrap replicates."""
     with threadpool_limits(limits=1, user_api="blas"):
         deltas, influence, starts = _all_differences(
-            settings, data.features, data.treated, data.components, data.kinds
+            settings,
+            data.features,
+            data.treated,
+            data.components,
+            data.kinds,
+            factorise=bootstrap and refit == "one_step",
         )
     replicates = None
     if bootstrap:
-        statistic = partial(
-            _replicate,
-            settings=settings,
-            features=data.features,
-            treated=data.treated,
-            components=data.components,
-            kinds=data.kinds,
-            starts=starts,
-        )
-        # resampling within arms keeps both arms' sizes in every replicate
-        replicates = bootstrap_replicates(
-            statistic,
-            data.n,
-            n_replicates=int(n_bootstrap),
-            random_state=root_seed(random_state),
-            strata=data.treated,
-            n_jobs=n_jobs,
+        replicates = _bootstrap(
+            settings, data, starts, n_bootstrap=n_bootstrap, n_jobs=n_jobs, seed=seed, refit=refit
         )
     return deltas, influence, replicates
+
+
+def _influence_covariance(influence: np.ndarray) -> np.ndarray:
+    """Covariance of the estimates from their influence values: ``psi' psi / n^2`` (HC0)."""
+    n = influence.shape[0]
+    return influence.T @ influence / n**2
 
 
 # ---- shared estimator plumbing -----------------------------------------------------------
@@ -434,12 +652,40 @@ class _CostBase(Estimator):
         _check("l2_penalty", self.l2_penalty >= 0, "a number >= 0", self)
         _check("ci_level", 0 < self.ci_level < 1, "a number in (0, 1)", self)
         _check("n_bootstrap", int(self.n_bootstrap) >= 20, "an integer >= 20", self)
+        _check(
+            "bootstrap_refit",
+            getattr(self, "bootstrap_refit", "one_step") in _REFITS,
+            " or ".join(_REFITS),
+            self,
+        )
+        limit = getattr(self, "bootstrap_max_n", None)
+        _check("bootstrap_max_n", limit is None or int(limit) >= 1, "None or an integer >= 1", self)
         return _Settings(
             model=self.model,
             estimand=self.estimand,
             l2_penalty=float(self.l2_penalty),
             propensity_clip=float(self.propensity_clip),
         )
+
+    def _use_bootstrap(self, data: _Data) -> bool:
+        """Bootstrap unless the cases exceed ``bootstrap_max_n`` (then influence functions).
+
+        ``gamma_glm`` always bootstraps: its plug-in influence values leave out the
+        model's estimation error.
+        """
+        limit = getattr(self, "bootstrap_max_n", None)
+        return self.model == "gamma_glm" or limit is None or data.n <= int(limit)
+
+    def _seeds(self) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+        """Bootstrap and Monte Carlo seeds: two children of ``random_state``, never shared."""
+        bootstrap_seed, monte_carlo_seed = root_seed(self.random_state).spawn(2)
+        return bootstrap_seed, monte_carlo_seed
+
+    def _inference_label(self, replicates: np.ndarray | None) -> str:
+        if replicates is None:
+            return "influence_function"
+        refit = getattr(self, "bootstrap_refit", "one_step")
+        return "bootstrap_percentile" + ("_one_step" if refit == "one_step" else "")
 
     def _row(self, data: _Data, treatment: str, **fields: Any) -> EffectResult:
         defaults: dict[str, Any] = dict(
@@ -513,6 +759,17 @@ _MODEL_DOC = """
         Propensities are clipped to ``[clip, 1 - clip]``.
     n_bootstrap : int
         Bootstrap replicates (resampling cases within arms).
+    bootstrap_refit : {"one_step", "full"}
+        How each bootstrap resample is estimated: ``"one_step"`` (default) takes one
+        Newton (Fisher-scoring for gamma) step from the full-data coefficients, with the
+        resample as case frequencies and the full-data Hessian (Moulton & Zeger 1991;
+        Hu & Kalbfleisch 2000); ``"full"`` refits every model to convergence. They
+        differ by O(1/n) per replicate, the bootstrap spread is O(1/sqrt(n)); one step
+        is tens of times faster.
+    bootstrap_max_n : int or None
+        Above this many cases the bootstrap is replaced by influence-function (AIPW)
+        standard errors and covariance (``None``: always bootstrap). ``gamma_glm``
+        always bootstraps. ``diagnostics["inference"]`` says which was used.
     n_jobs : int
         joblib workers for the bootstrap; results do not depend on it.
     ci_level : float
@@ -772,6 +1029,8 @@ class IncrementalCost(_CostBase):
         l2_penalty: float = 1.0,
         propensity_clip: float = 0.01,
         n_bootstrap: int = 200,
+        bootstrap_refit: str = "one_step",
+        bootstrap_max_n: int | None = None,
         n_jobs: int | None = 1,
         ci_level: float = 0.95,
         random_state: int | np.random.Generator | None = None,
@@ -811,14 +1070,15 @@ class IncrementalCost(_CostBase):
             covariates=covariates,
             log_covariates=self.log_covariates,
         )
-        bootstrap = self.inference == "bootstrap"
+        bootstrap = self.inference == "bootstrap" and self._use_bootstrap(data)
         deltas, influence, replicates = _estimate(
             settings,
             data,
             bootstrap=bootstrap,
             n_bootstrap=self.n_bootstrap,
             n_jobs=self.n_jobs,
-            random_state=self.random_state,
+            seed=self._seeds()[0],
+            refit=self.bootstrap_refit,
         )
         if bootstrap:
             interval = bootstrap_interval(
@@ -837,8 +1097,12 @@ class IncrementalCost(_CostBase):
             interval = wald_from_influence(float(deltas[0]), influence[:, 0], level=self.ci_level)
         diagnostics = self._common_diagnostics(data, replicates)
         diagnostics["inference"] = (
-            f"bootstrap_{self.bootstrap_ci}" if bootstrap else "influence_function"
+            self._inference_label(replicates).replace("percentile", self.bootstrap_ci)
+            if bootstrap
+            else "influence_function"
         )
+        if self.inference == "bootstrap" and not bootstrap:
+            diagnostics["bootstrap_max_n"] = int(self.bootstrap_max_n)
         self.results_ = (
             self._row(
                 data,
@@ -936,6 +1200,9 @@ class CostEffectiveness(_CostBase):
         l2_penalty: float = 1.0,
         propensity_clip: float = 0.01,
         n_bootstrap: int = 200,
+        n_draws: int = 10_000,
+        bootstrap_refit: str = "one_step",
+        bootstrap_max_n: int | None = None,
         n_jobs: int | None = 1,
         ci_level: float = 0.95,
         random_state: int | np.random.Generator | None = None,
@@ -972,19 +1239,35 @@ class CostEffectiveness(_CostBase):
             log_covariates=self.log_covariates,
             extra={e: per_case_outcome(frame, e) for e in effects},
         )
+        bootstrap = self._use_bootstrap(data)
+        bootstrap_seed, draw_seed = self._seeds()
         deltas, influence, replicates = _estimate(
             settings,
             data,
-            bootstrap=True,
+            bootstrap=bootstrap,
             n_bootstrap=self.n_bootstrap,
             n_jobs=self.n_jobs,
-            random_state=self.random_state,
+            seed=bootstrap_seed,
+            refit=self.bootstrap_refit,
         )
         level = float(self.ci_level)
         base_warnings = self._warnings(data, replicates)
         diagnostics = self._common_diagnostics(data, replicates)
-        diagnostics["inference"] = "bootstrap_percentile"
-        cost_interval = bootstrap_interval(replicates[:, 0], float(deltas[0]), level=level)
+        diagnostics["inference"] = self._inference_label(replicates)
+        if bootstrap:
+            draws = replicates
+            cost_interval = bootstrap_interval(replicates[:, 0], float(deltas[0]), level=level)
+        else:
+            # above bootstrap_max_n cases: influence-function covariance; the plane,
+            # quadrant shares and acceptability curve come from normal draws with it
+            diagnostics["bootstrap_max_n"] = int(self.bootstrap_max_n)
+            draws = np.random.default_rng(draw_seed).multivariate_normal(
+                deltas,
+                _influence_covariance(influence),
+                size=int(self.n_draws),
+                method="eigh",
+            )
+            cost_interval = wald_from_influence(float(deltas[0]), influence[:, 0], level=level)
         rows = [
             self._row(
                 data,
@@ -1006,29 +1289,32 @@ class CostEffectiveness(_CostBase):
                     effect,
                     float(deltas[0]),
                     float(deltas[j]),
-                    replicates[:, 0],
-                    replicates[:, j],
+                    draws[:, 0],
+                    draws[:, j],
                     diagnostics,
                     base_warnings,
+                    None if bootstrap else influence[:, [0, j]],
                 )
             )
-            keep = np.isfinite(replicates[:, 0]) & np.isfinite(replicates[:, j])
+            # the plane shows as many points as the bootstrap has replicates
+            shown = draws[: int(self.n_bootstrap)]
+            keep = np.isfinite(shown[:, 0]) & np.isfinite(shown[:, j])
             plane.append(
                 pd.DataFrame(
                     {
                         "effect": effect,
                         "replicate": np.flatnonzero(keep),
-                        "delta_cost": replicates[keep, 0],
-                        "delta_effect": replicates[keep, j],
+                        "delta_cost": shown[keep, 0],
+                        "delta_effect": shown[keep, j],
                     }
                 )
             )
-            curve = economics.acceptability_curve(replicates[:, 0], replicates[:, j], self.wtp_grid)
+            curve = economics.acceptability_curve(draws[:, 0], draws[:, j], self.wtp_grid)
             curve.insert(0, "effect", effect)
             curves.append(curve)
         self.ce_plane_ = pd.concat(plane, ignore_index=True)
         self.acceptability_ = pd.concat(curves, ignore_index=True)
-        self.replicates_ = pd.DataFrame(replicates, columns=["incremental_cost", *effects])
+        self.replicates_ = pd.DataFrame(draws, columns=["incremental_cost", *effects])
         self.results_ = tuple(rows)
         return self
 
@@ -1043,16 +1329,22 @@ class CostEffectiveness(_CostBase):
         effect_draws,
         diagnostics,
         base_warnings,
+        influence=None,
     ) -> list[EffectResult]:
+        """Rows of one effect; ``influence`` (cost, effect columns) replaces the bootstrap."""
         level = float(self.ci_level)
         unit = _EFFECT_UNITS.get(effect, effect.replace("_", " "))
         keep = np.isfinite(cost_draws) & np.isfinite(effect_draws)
         cost_draws, effect_draws = cost_draws[keep], effect_draws[keep]
-        effect_interval = bootstrap_interval(effect_draws, delta_effect, level=level)
+        if influence is None:
+            effect_interval = bootstrap_interval(effect_draws, delta_effect, level=level)
+            covariance = np.cov(np.vstack([cost_draws, effect_draws]))
+        else:
+            effect_interval = wald_from_influence(delta_effect, influence[:, 1], level=level)
+            covariance = _influence_covariance(influence)
         spans_zero = not (effect_interval.ci_low > 0 or effect_interval.ci_high < 0)
         quadrant = economics.icer_quadrant(delta_cost, delta_effect)
         shares = economics.quadrant_shares(cost_draws, effect_draws)
-        covariance = np.cov(np.vstack([cost_draws, effect_draws]))
         effect_scale = "risk_difference" if data.kinds[effect] == "binary" else "mean_difference"
         row = partial(self._row, data, treatment, outcome=effect)
         rows = [
@@ -1096,7 +1388,9 @@ class CostEffectiveness(_CostBase):
                 )
         icer_diag = {
             "quadrant": quadrant,
-            "interval": "Fieller, bootstrap (co)variances",
+            "interval": "Fieller, "
+            + ("bootstrap" if influence is None else "influence-function")
+            + " (co)variances",
             "effect_ci_spans_zero": spans_zero,
             "delta_cost": delta_cost,
             "delta_effect": delta_effect,
@@ -1129,7 +1423,11 @@ class CostEffectiveness(_CostBase):
         wtp = float(self.willingness_to_pay)
         nmb_point = float(economics.net_monetary_benefit(delta_cost, delta_effect, wtp))
         nmb_draws = economics.net_monetary_benefit(cost_draws, effect_draws, wtp)
-        nmb = bootstrap_interval(nmb_draws, nmb_point, level=level)
+        if influence is None:
+            nmb = bootstrap_interval(nmb_draws, nmb_point, level=level)
+        else:
+            nmb_influence = economics.net_monetary_benefit(influence[:, 0], influence[:, 1], wtp)
+            nmb = wald_from_influence(nmb_point, nmb_influence, level=level)
         wtp_diag = {"willingness_to_pay": wtp, "per": unit}
         rows.append(
             row(
@@ -1221,6 +1519,8 @@ class BenefitCost(_CostBase):
         l2_penalty: float = 1.0,
         propensity_clip: float = 0.01,
         n_bootstrap: int = 200,
+        bootstrap_refit: str = "one_step",
+        bootstrap_max_n: int | None = None,
         n_jobs: int | None = 1,
         ci_level: float = 0.95,
         random_state: int | np.random.Generator | None = None,
@@ -1256,19 +1556,23 @@ class BenefitCost(_CostBase):
             log_covariates=self.log_covariates,
             extra=extra,
         )
-        deltas, _, replicates = _estimate(
+        bootstrap_seed, mc_seed = self._seeds()
+        deltas, influence, replicates = _estimate(
             settings,
             data,
-            bootstrap=True,
+            bootstrap=self._use_bootstrap(data),
             n_bootstrap=self.n_bootstrap,
             n_jobs=self.n_jobs,
-            random_state=self.random_state,
+            seed=bootstrap_seed,
+            refit=self.bootstrap_refit,
         )
         names = list(data.components)
-        finite = np.isfinite(replicates).all(axis=1)
-        covariance = np.cov(replicates[finite].T).reshape(len(names), len(names))
+        if replicates is not None:
+            finite = np.isfinite(replicates).all(axis=1)
+            covariance = np.cov(replicates[finite].T).reshape(len(names), len(names))
+        else:
+            covariance = _influence_covariance(influence)
         estimates = dict(zip(names, map(float, deltas), strict=True))
-        mc_seed = root_seed(self.random_state).spawn(2)[1]
         simulation = economics.simulate_benefit_cost(
             estimates,
             covariance,
@@ -1277,7 +1581,7 @@ class BenefitCost(_CostBase):
             random_state=np.random.default_rng(mc_seed),
         )
         self.simulation_ = simulation
-        self.replicates_ = pd.DataFrame(replicates, columns=names)
+        self.replicates_ = None if replicates is None else pd.DataFrame(replicates, columns=names)
         self.monte_carlo_ = pd.DataFrame(
             {
                 "draw": np.arange(int(self.n_draws)),
@@ -1297,9 +1601,14 @@ class BenefitCost(_CostBase):
         if missing:
             warn.append(f"benefits leave out {', '.join(missing)} (columns not in the data)")
         diagnostics = self._common_diagnostics(data, replicates)
+        if replicates is None:
+            diagnostics["bootstrap_max_n"] = int(self.bootstrap_max_n)
         diagnostics.update(
             {
                 "harms_included": harms_included,
+                # the Monte Carlo draws the effects with this covariance
+                "inference": "monte_carlo_"
+                + self._inference_label(replicates).replace("bootstrap_percentile", "bootstrap"),
                 "components": {
                     name: {
                         "estimate": estimates[name],

@@ -844,8 +844,11 @@ class HarmRates(Estimator):
         if self.model == "negative_binomial" or (self.model == "auto" and overdispersed):
             start = None
             if poisson.converged:
-                # Poisson coefficients are consistent for NB2's mean model: a good start
-                start = np.append(poisson_params, 0.5)
+                # Poisson coefficients are consistent for NB2's mean model, and the
+                # Cameron-Trivedi slope for its dispersion: a start a few Newton steps away
+                start = np.append(
+                    poisson_params, max(float(dispersion["cameron_trivedi_alpha"]), 0.05)
+                )
             fits["negative_binomial"] = _hm.fit_negative_binomial(
                 y, design, offset, cov_type=self.cov_type, start=start
             )

@@ -95,10 +95,19 @@ class Inference(_Strict):
 
     method: Literal["influence_function", "bootstrap"] = "influence_function"
     n_bootstrap: int = Field(default=200, ge=20)
+    #: Above this many cases in a technique's comparison, estimators use
+    #: influence-function (analytic) intervals instead of a bootstrap, and say so in each
+    #: row's ``diagnostics.inference``: a refit per replicate costs seconds at a million
+    #: cases. ``null``: always bootstrap where the protocol asks for it.
+    bootstrap_max_n: int | None = Field(default=50_000, ge=1)
     seed: int = Field(default=0, ge=0)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     n_jobs: int = Field(default=1, ge=1)
     n_draws: int = Field(default=10_000, ge=100)
+    #: Where the work runs: ``local`` (joblib processes), ``dask`` (a local dask
+    #: cluster) or ``dask:tcp://HOST:PORT`` (an existing one). The numbers never depend
+    #: on it. ``techeval run --backend`` overrides it.
+    backend: str = Field(default="local", pattern=r"^(local|dask|dask:.+)$")
 
 
 class Economics(_Strict):

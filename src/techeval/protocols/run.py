@@ -14,6 +14,7 @@ go to ``run.log``, never into the result.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import platform
@@ -63,6 +64,10 @@ _DEFAULT_TECHNIQUES = {
 #: ``family="synthesis"`` in the result file).
 _SYNTHESIS = frozenset({"cost.benefit"})
 
+#: Estimators that draw one joint bootstrap of a technique's cost and effects: they get
+#: one seed and run in one worker, so the resamples are drawn and fitted once.
+_JOINT_BOOTSTRAP = frozenset({"cost.effectiveness", "cost.benefit"})
+
 #: How each estimator names the protocol's inference method, where it differs.
 _INFERENCE_NAMES = {
     "harm.collateral_intrusion": {"influence_function": "linearisation", "bootstrap": "bootstrap"},
@@ -93,27 +98,70 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
 
 
 def check_backend(backend: str) -> str:
-    """``local`` (joblib's loky processes) is the only back-end available yet.
+    """``local`` (joblib's loky processes), ``dask`` (a local dask cluster) or ``dask:ADDRESS``.
 
     Raises
     ------
     ArgumentError
-        For ``dask[:ADDRESS]`` (not available yet) or anything else.
+        For an unknown back-end, or ``dask`` when ``dask.distributed`` is not installed.
     """
-    name = backend.strip().lower()
-    if name == "local":
+    name, colon, address = backend.strip().partition(":")
+    name = name.lower()
+    if name == "local" and not colon:
         return name
-    if name == "dask" or name.startswith("dask:"):
-        raise ArgumentError(
-            "the dask back-end is not available yet (a later issue adds it)",
-            hint="Use --backend local",
-        )
-    raise ArgumentError(f"unknown back-end {backend!r}", hint="Use --backend local")
+    if name == "dask":
+        if colon and not address.strip():
+            raise ArgumentError(
+                "--backend dask: needs a scheduler address after the colon",
+                hint="Use dask:tcp://HOST:8786, or plain dask for a local cluster",
+            )
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ArgumentError(
+                "the dask back-end needs dask.distributed, which is not installed",
+                hint='Install it with: pip install "techeval[dask]"',
+            )
+        return f"dask:{address.strip()}" if colon else "dask"
+    raise ArgumentError(
+        f"unknown back-end {backend!r}",
+        hint="Use local, dask (a local cluster) or dask:tcp://HOST:PORT (an existing one)",
+    )
 
 
 def check_output_folder(out: str | Path, *, overwrite: bool) -> Path:
-    """Refuse an existing, non-empty output folder unless ``overwrite``."""
+    """The output folder, refusing paths techeval should not write to.
+
+    Refused: a path with a ``..`` part; a path that is, or passes through, a symbolic
+    link (techeval writes, and with ``overwrite`` replaces, only where the path says,
+    never where a link leads); an existing file; an existing non-empty folder unless
+    ``overwrite``. The messages give the real path to use instead.
+
+    Raises
+    ------
+    ArgumentError
+        For any of the above, naming the path.
+    """
     path = Path(out)
+    absolute = Path(os.path.abspath(path))  # abspath removes ".." lexically
+    if ".." in path.parts:
+        raise ArgumentError(
+            "the output path goes through '..', so it may lead outside the folder it names",
+            where=str(path),
+            hint=f"Give the folder without '..', e.g. --out {absolute}",
+        )
+    current = Path(absolute.anchor)
+    for part in absolute.parts[1:]:
+        current = current / part
+        if current.is_symlink():
+            raise ArgumentError(
+                f"the output path goes through a symbolic link ({current} -> "
+                f"{os.readlink(current)}); techeval writes only where the path says",
+                where=str(path),
+                hint=f"Give the real folder instead: --out {os.path.realpath(absolute)}",
+            )
+        if not current.exists():
+            break
     if path.exists() and not path.is_dir():
         raise ArgumentError("the output path exists and is not a folder", where=str(path))
     if path.is_dir() and any(path.iterdir()) and not overwrite:
@@ -231,6 +279,7 @@ def _shared_params(
         "ci_level": inference.ci_level,
         "n_jobs": inference.n_jobs,
         "n_bootstrap": inference.n_bootstrap,
+        "bootstrap_max_n": inference.bootstrap_max_n,
         "n_draws": inference.n_draws,
         "inference": _INFERENCE_NAMES.get(name, {}).get(inference.method, inference.method),
         "comparator": protocol.comparator,
@@ -284,7 +333,10 @@ def _tasks(protocol: Protocol, seed: int) -> list[_Task]:
                     for o in outcomes
                 ]
             for role in roles:
-                key = f"{technique}|{spec.name}|{role.get('outcome', '')}"
+                # cost.effectiveness and cost.benefit share one seed: the same bootstrap
+                # resamples, computed once (techeval.estimators.cost._bootstrap)
+                name = "cost.joint_bootstrap" if spec.name in _JOINT_BOOTSTRAP else spec.name
+                key = f"{technique}|{name}|{role.get('outcome', '')}"
                 params = {**_shared_params(spec.name, names, protocol, seed, key), **spec.params}
                 tasks.append(_Task(technique, index, spec.name, params, role))
         if protocol.subgroups.by:
@@ -318,6 +370,22 @@ def _tasks(protocol: Protocol, seed: int) -> list[_Task]:
     return tasks
 
 
+def _inference_for_size(task: _Task, n_cases: int, limit: int | None) -> _Task:
+    """Influence-function inference instead of a bootstrap above ``limit`` cases.
+
+    Estimators with a ``bootstrap_max_n`` parameter decide themselves (on the cases
+    they use); for the others the runner switches ``inference`` here. Each row's
+    ``diagnostics.inference`` says which was used.
+    """
+    if limit is None or n_cases <= limit or "bootstrap_max_n" in task.params:
+        return task
+    names = _INFERENCE_NAMES.get(task.name, {})
+    if task.params.get("inference") != names.get("bootstrap", "bootstrap"):
+        return task
+    analytic = names.get("influence_function", "influence_function")
+    return replace(task, params={**task.params, "inference": analytic})
+
+
 def _label(task: _Task) -> str:
     outcome = task.fit.get("outcome")
     parts = [task.technique.replace("_", " "), task.name] + ([outcome] if outcome else [])
@@ -326,39 +394,179 @@ def _label(task: _Task) -> str:
     return " · ".join(parts)
 
 
-def _run_task(task: _Task, frame: pd.DataFrame, collected: _Collected) -> None:
+@dataclass
+class _TaskOutput:
+    """What one task produced: result rows, report frames, a warning, its run time."""
+
+    rows: list[tuple[tuple, EffectResult]] = field(default_factory=list)
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    warning: str | None = None
+    seconds: float = 0.0
+
+
+def _run_task(task: _Task, frame: pd.DataFrame) -> _TaskOutput:
     from techeval.effect import estimate_by_subgroup
     from techeval.estimators.registry import get_estimator
 
+    output = _TaskOutput()
+    tick = time.perf_counter()
     cls = get_estimator(task.name)
     estimator = cls(**task.params)
-    if task.subgroup_by is not None:
-        results = estimate_by_subgroup(
-            estimator, frame, by=task.subgroup_by, min_cases=task.min_cases, **task.fit
-        )
-    else:
-        estimator.fit(frame, **task.fit)
-        results = estimator.results_
-        if task.name == "cost.effectiveness":
-            for name, table in (
-                ("ce_plane", estimator.ce_plane_),
-                ("acceptability", estimator.acceptability_),
-            ):
-                collected.frames.setdefault(name, []).append(table.assign(technique=task.technique))
+    try:
+        if task.subgroup_by is not None:
+            results = estimate_by_subgroup(
+                estimator, frame, by=task.subgroup_by, min_cases=task.min_cases, **task.fit
+            )
+        else:
+            estimator.fit(frame, **task.fit)
+            results = estimator.results_
+            if task.name == "cost.effectiveness":
+                for name, table in (
+                    ("ce_plane", estimator.ce_plane_),
+                    ("acceptability", estimator.acceptability_),
+                ):
+                    output.frames.setdefault(name, []).append(
+                        table.assign(technique=task.technique)
+                    )
+    except EstimatorError as exc:
+        output.warning = f"{_label(task)}: not estimated — {exc.describe()}"
+        results = ()
     for result in results:
         if task.name in _SYNTHESIS:
             result = replace(result, family="synthesis")
-        collected.rows.append(((task.technique, task.spec_index, task.name), result))
+        output.rows.append(((task.technique, task.spec_index, task.name), result))
+    output.seconds = time.perf_counter() - tick
+    return output
+
+
+def _run_unit(
+    unit: Sequence[tuple[int, _Task]], frame: pd.DataFrame
+) -> list[tuple[int, _TaskOutput]]:
+    """Run tasks in order in one process (a worker, or the main process)."""
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: on a busy machine oversubscribed BLAS threads collapse; the
+    # parallelism is across tasks (and replicates), never inside a matrix product
+    with threadpool_limits(limits=1):
+        return [(index, _run_task(task, frame)) for index, task in unit]
+
+
+def _units(tasks: Sequence[_Task]) -> list[list[int]]:
+    """Tasks grouped into units of work, heaviest first.
+
+    A technique's ``cost.effectiveness`` and ``cost.benefit`` form one unit, so the
+    second reuses the first's bootstrap in the same process; every other task is a unit
+    of its own. Units are independent (each task has its own seed), so their order and
+    the worker they run on never change a number.
+    """
+    joint: dict[str, list[int]] = {}
+    single: list[list[int]] = []
+    for index, task in enumerate(tasks):
+        if task.name in _JOINT_BOOTSTRAP and task.subgroup_by is None:
+            joint.setdefault(task.technique, []).append(index)
+        else:
+            single.append([index])
+    return [*joint.values(), *single]
+
+
+def _execute(
+    tasks: Sequence[_Task],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    backend: str,
+    n_jobs: int,
+    progress: Progress | None,
+) -> list[_TaskOutput]:
+    """Run every task, in parallel units on the back-end; outputs in task order."""
+    outputs: list[_TaskOutput | None] = [None] * len(tasks)
+    units = _units(tasks)
+    done = 0
+
+    def finished(results: list[tuple[int, _TaskOutput]]) -> None:
+        nonlocal done
+        for index, output in results:
+            outputs[index] = output
+            done += 1
+            if progress:
+                progress(_label(tasks[index]), done, len(tasks))
+
+    if backend == "local" and n_jobs == 1:
+        for unit in units:
+            finished(_run_unit([(i, tasks[i]) for i in unit], frames[tasks[unit[0]].technique]))
+        return outputs  # type: ignore[return-value]
+
+    from joblib import Parallel, delayed
+
+    def sequential(task: _Task) -> _Task:
+        # the units are the parallelism: a bootstrap inside one runs in its worker
+        if "n_jobs" in task.params:
+            return replace(task, params={**task.params, "n_jobs": 1})
+        return task
+
+    jobs = (
+        delayed(_run_unit)(
+            [(i, sequential(tasks[i])) for i in unit], frames[tasks[unit[0]].technique]
+        )
+        for unit in units
+    )
+    with _backend(backend, n_jobs) as workers:
+        for results in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+            finished(results)
+    return outputs  # type: ignore[return-value]
 
 
 @contextmanager
-def _backend(backend: str) -> Iterator[None]:
-    """The joblib back-end the estimators' ``n_jobs`` workers run on (``local``: loky)."""
+def _backend(backend: str, n_jobs: int) -> Iterator[int]:
+    """The joblib back-end the units run on; yields the number of workers to use.
+
+    ``local``: joblib's loky processes, one BLAS thread each. ``dask``: a
+    ``dask.distributed`` LocalCluster of ``n_jobs`` single-threaded worker processes,
+    closed at the end; ``dask:ADDRESS``: an existing cluster's scheduler (its workers
+    need techeval installed), left running.
+    """
     from joblib import parallel_config
 
-    # loky: separate processes, one BLAS thread each (the estimators limit their own pools)
-    with parallel_config(backend="loky"):
-        yield
+    name, _, address = backend.partition(":")
+    if name == "local":
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            yield n_jobs
+        return
+    client, cluster = _dask_client(address, n_jobs)
+    try:
+        with parallel_config(backend="dask"):
+            yield max(len(client.scheduler_info().get("workers", {})), 1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_client(address: str, n_jobs: int):
+    """A ``dask.distributed`` client: to ``address``, or to a new LocalCluster."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ArgumentError(
+            "the dask back-end needs dask.distributed, which is not installed",
+            hint='Install it with: pip install "techeval[dask]"',
+        ) from None
+    if not address:
+        cluster = LocalCluster(
+            n_workers=n_jobs,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout="10s"), None
+    except (OSError, TimeoutError) as exc:
+        raise ArgumentError(
+            f"cannot reach the dask scheduler at {address}: {exc}",
+            hint="Start it with `dask scheduler` (and workers with `dask worker ADDRESS`), "
+            "or use --backend dask for a local cluster",
+        ) from None
 
 
 def run_protocol(
@@ -366,7 +574,7 @@ def run_protocol(
     cases: str | Path,
     *,
     seed: int | None = None,
-    backend: str = "local",
+    backend: str | None = None,
     progress: Progress | None = None,
 ) -> RunOutcome:
     """Run a protocol on a case file.
@@ -381,7 +589,10 @@ def run_protocol(
     seed
         Overrides the protocol's ``inference.seed``.
     backend
-        ``"local"`` (joblib loky processes).
+        ``"local"`` (joblib loky processes), ``"dask"`` (a dask.distributed
+        LocalCluster of ``inference.n_jobs`` workers) or ``"dask:ADDRESS"`` (an existing
+        cluster); ``None`` takes the protocol's ``inference.backend``. The numbers do
+        not depend on it: every task has its own seed.
     progress
         Called as ``progress(label, done, total)`` before each step and at the end.
 
@@ -410,9 +621,9 @@ def run_protocol(
     from techeval.effect import comparison_frame
 
     started = time.perf_counter()
-    check_backend(backend)
     loaded = protocol if isinstance(protocol, LoadedProtocol) else load_protocol(protocol)
     spec = loaded.protocol
+    backend = check_backend(spec.inference.backend if backend is None else backend)
     run_seed = spec.inference.seed if seed is None else int(seed)
     if run_seed < 0:
         raise ArgumentError(f"the seed must be a whole number >= 0, got {run_seed}")
@@ -435,21 +646,27 @@ def run_protocol(
         f"+ set aside {report.rows_set_aside:,}"
     )
 
-    tasks = _tasks(spec, run_seed)
     frames = {t: comparison_frame(report.cases, t, spec.comparator) for t in spec.techniques}
-    with _backend(backend):
-        for done, task in enumerate(tasks):
-            label = _label(task)
-            if progress:
-                progress(label, done, len(tasks))
-            tick = time.perf_counter()
-            try:
-                _run_task(task, frames[task.technique], collected)
-            except EstimatorError as exc:
-                collected.warnings.append(f"{label}: not estimated — {exc.describe()}")
-            collected.timings[label] = time.perf_counter() - tick
+    limit = spec.inference.bootstrap_max_n
+    tasks = [
+        _inference_for_size(t, len(frames[t.technique]), limit) for t in _tasks(spec, run_seed)
+    ]
+    tick = time.perf_counter()
     if progress:
-        progress("synthesis, disclosure control and grades", len(tasks), len(tasks))
+        progress("estimating", 0, len(tasks))
+    outputs = _execute(
+        tasks, frames, backend=backend, n_jobs=spec.inference.n_jobs, progress=progress
+    )
+    for task, output in zip(tasks, outputs, strict=True):
+        collected.rows.extend(output.rows)
+        for name, parts in output.frames.items():
+            collected.frames.setdefault(name, []).extend(parts)
+        if output.warning:
+            collected.warnings.append(output.warning)
+        collected.timings[_label(task)] = output.seconds
+    collected.timings[f"estimation ({backend}, wall clock)"] = time.perf_counter() - tick
+    if progress:
+        progress("synthesis, disclosure control and grades", 0, 1)
 
     if spec.witness_programme is not None and "witness_protection" in spec.techniques:
         collected.rows.extend(_programme_rows(spec, report.cases, collected))
@@ -485,6 +702,7 @@ def run_protocol(
             "subgroups": list(spec.subgroups.by),
             "inference_method": spec.inference.method,
             "n_bootstrap": spec.inference.n_bootstrap,
+            "bootstrap_max_n": spec.inference.bootstrap_max_n,
             "ci_level": spec.inference.ci_level,
             "min_cell": min_cell,
             "currency": spec.economics.currency,
@@ -559,6 +777,7 @@ _DIAGNOSTIC_PATHS: dict[str, tuple[str, ...]] = {
     "rows_used": ("rows_used",),
     "inference": ("inference",),
     "n_bootstrap": ("n_bootstrap",),
+    "bootstrap_max_n": ("bootstrap_max_n",),
     "quadrant": ("quadrant",),
     "quadrant_probabilities": ("quadrant_probabilities",),
     "willingness_to_pay": ("willingness_to_pay",),

@@ -872,6 +872,53 @@ def matrix_table(results: ResultIndex) -> Table | None:
     )
 
 
+def heterogeneity_table(results: ResultIndex) -> Table | None:
+    """Cochran's Q per technique and breakdown: do effects differ between kinds of case?"""
+    variables: list[str] = []
+    for row in results.rows:
+        label = row.get("subgroup")
+        if row.get("scale") == "heterogeneity_q" and label and label not in variables:
+            variables.append(label)
+    if not variables:
+        return None
+    rows = []
+    for technique in results.techniques:
+        cells: list[Paragraph] = [_plain(tx.technique_label(technique))]
+        for variable in variables:
+            found = results.find(technique=technique, scale="heterogeneity_q", subgroup=variable)
+            if found is None:
+                cells.append(_plain("not tested"))
+                continue
+            index, row = found
+            if row.get("suppressed"):
+                cells.append(_plain(f"suppressed (fewer than {results.min_cell} cases)"))
+                continue
+            p = row.get("p_value")
+            df = (row.get("diagnostics") or {}).get("df")
+            p_text = (
+                "p < 0.001" if _finite(p) and p < 0.001 else f"p = {p:.3f}" if _finite(p) else ""
+            )
+            cells.append(
+                _merge(
+                    [
+                        "Q = ",
+                        _num(row.get("estimate"), "number", row=index),
+                        f" on {df} df, " if df is not None else ", ",
+                        Num(p_text, p, index, "p_value", "p") if _finite(p) else "",
+                    ]
+                )
+            )
+        rows.append(tuple(cells))
+    return Table(
+        caption="Do effects differ between kinds of case? (Cochran's Q)",
+        columns=("Technique", *(f"By {v.replace('_', ' ')}" for v in variables)),
+        rows=tuple(rows),
+        note="A small p-value says the effect differs between kinds of case more than chance "
+        "would make it; with many kinds of case, single cells above can look different by "
+        "chance alone.",
+    )
+
+
 def _best_cases_sentence(results: ResultIndex, technique: str) -> Paragraph:
     label = tx.technique_label(technique)
     good, weak = [], []
@@ -1405,6 +1452,9 @@ def build_report(document: Mapping[str, Any], *, protocol_text: str | None = Non
     matrix = matrix_table(results)
     if matrix is not None:
         where = Section(id="where", title="Where each technique works best", blocks=[matrix])
+        heterogeneity = heterogeneity_table(results)
+        if heterogeneity is not None:
+            where.blocks.append(heterogeneity)
         for technique in results.techniques:
             sentence = _best_cases_sentence(results, technique)
             if sentence:
