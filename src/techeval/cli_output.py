@@ -6,12 +6,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from techeval.cases import ValidationReport
-from techeval.errors import ArgumentError
+from techeval.errors import ArgumentError, ProtocolError
 
 
 def parse_mapping(value: str | Sequence[str] | None, *, what: str) -> dict[str, str]:
@@ -23,9 +22,12 @@ def parse_mapping(value: str | Sequence[str] | None, *, what: str) -> dict[str, 
         path = Path(items[0])
         if not path.is_file():
             raise ArgumentError(f"the {what} file {str(path)!r} does not exist")
+        # the protocol loader: no tags, no aliases (billion laughs), a size cap
+        from techeval.protocols.load import parse_yaml
+
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
+            loaded = parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
+        except (ProtocolError, UnicodeDecodeError) as exc:
             raise ArgumentError(
                 f"the {what} file cannot be read as YAML or JSON ({exc})", where=str(path)
             ) from None

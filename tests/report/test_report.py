@@ -13,7 +13,7 @@ import pytest
 
 from techeval.cli import main
 from techeval.protocols.run import run_protocol, write_outputs
-from techeval.report import load_run, render_reports, rerender
+from techeval.report import load_run, render_reports
 from techeval.report.text import display_tolerance, fmt_money, fmt_pp, parse_display
 from techeval.synth import generate_cases
 
@@ -267,10 +267,12 @@ def test_report_command_without_a_result_file_exits_2(tmp_path, capsys):
 def test_rendering_is_deterministic(standard_run):
     out, _ = standard_run
     document, frames, protocol_text, text = load_run(out)
-    first = render_reports(document, frames, ["html", "md"], protocol_text=protocol_text,
-                           result_text=text)
-    second = render_reports(document, frames, ["html", "md"], protocol_text=protocol_text,
-                            result_text=text)
+    first = render_reports(
+        document, frames, ["html", "md"], protocol_text=protocol_text, result_text=text
+    )
+    second = render_reports(
+        document, frames, ["html", "md"], protocol_text=protocol_text, result_text=text
+    )
     assert first == second
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert digest in first["report.html"].decode("utf-8")
@@ -394,8 +396,9 @@ def test_report_renders_in_a_real_browser(standard_run, tmp_path, viewport):
     assert [u for u in requests if u != page_url and not u.startswith("data:")] == []
     assert failures == []
     assert len(images) >= 8
-    assert all(done and width > 0 and height > 0 and shown > 0
-               for done, width, height, shown in images)
+    assert all(
+        done and width > 0 and height > 0 and shown > 0 for done, width, height, shown in images
+    )
     # readable on a phone: nothing wider than the screen
     assert overflow <= 0
     from PIL import Image, ImageStat

@@ -41,11 +41,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as .xlsx (by suffix) or CSV, with formulas neutralised."""
+    """Write ``frame`` as .xlsx (by suffix) or CSV (RFC 4180), with formulas neutralised."""
     path = Path(path)
     safe = neutralise_formulas(frame)
     if path.suffix.lower() == ".xlsx":
         safe.to_excel(path, index=False, engine="openpyxl")
     else:
-        safe.to_csv(path, index=False, lineterminator="\n")
+        # CRLF line ends (RFC 4180): Python's csv module quotes a field that holds a
+        # character of the line terminator, so a carriage return inside a cell is quoted
+        # and cannot split the row
+        safe.to_csv(path, index=False, lineterminator="\r\n")
     return path

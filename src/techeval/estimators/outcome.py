@@ -267,6 +267,13 @@ def _core_ipw(settings, features, treated, y, kind, seed, need_influence) -> _Ar
     return arms
 
 
+def _canonical_order(features: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Row positions sorted by a fixed random projection of the row's values."""
+    values = np.column_stack([np.asarray(features, dtype=float), y, t])
+    direction = np.random.default_rng(20100412).standard_normal(values.shape[1])
+    return np.argsort(values @ direction, kind="stable")
+
+
 def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _Arms:
     n = y.size
     t = treated.astype(float)
@@ -285,7 +292,12 @@ def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _A
         1: _new_model(settings, kind, model_seeds[1]),
         0: _new_model(settings, kind, model_seeds[2]),
     }
-    for train, test in folds.split(np.zeros(n), treated):
+    # folds are drawn over the rows in a canonical order (a fixed random projection of
+    # each row's values; equal rows are interchangeable), so the estimate does not depend
+    # on the order of the rows in the file
+    canonical = _canonical_order(features, y, t)
+    for train_at, test_at in folds.split(np.zeros(n), treated[canonical]):
+        train, test = canonical[train_at], canonical[test_at]
         raw[test] = _fit_predict(propensity_model, features, train, t, test)
         for arm, mu in ((1, mu1), (0, mu0)):
             arm_train = train[treated[train] == bool(arm)]

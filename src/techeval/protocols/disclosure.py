@@ -18,7 +18,14 @@ Rules (applied to every result row and every frame cell before anything is writt
 3. A suppressed row keeps its labels (technique, measure, subgroup...) and
    ``suppressed: true``; its estimate, interval, p-value, counts, diagnostics and
    warnings are withheld.
-4. Free text never leaves the run: warnings are produced by techeval itself (never
+4. **Labels of tiny levels.** A subgroup level resting on fewer than ``min_cell``
+   cases in all (treated and control together) is not named: its label becomes
+   ``column=(a level with fewer than min_cell cases)`` (the level's size is the largest
+   count of any row naming it). A level label is a data value;
+   when a level is that small, naming it discloses something about a few cases (and a
+   protocol that breaks results down by an identifier would otherwise publish every
+   case ID).
+5. Free text never leaves the run: warnings are produced by techeval itself (never
    copied from case cells), and counts of fewer than ``min_cell`` rows or cases inside a
    warning are replaced by "fewer than ``min_cell``" (:func:`scrub_text`).
 
@@ -104,6 +111,11 @@ def _size(result: EffectResult) -> int:
     return min(counts) if counts else 0
 
 
+def _level_size(result: EffectResult) -> int:
+    """Cases in a subgroup level, both arms together."""
+    return int(result.n_treated) + int(result.n_control)
+
+
 def apply_disclosure_control(
     results: Sequence[EffectResult], *, min_cell: int
 ) -> tuple[EffectResult, ...]:
@@ -157,6 +169,20 @@ def apply_disclosure_control(
                 "withheld so that a suppressed subgroup cannot be recovered from the total "
                 "(secondary suppression)",
             )
+    # a level is as large as the largest row that names it (a descriptive row may count
+    # one arm only)
+    level_sizes: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.subgroup is not None and "=" in row.subgroup:
+            level_sizes[row.subgroup] = max(level_sizes[row.subgroup], _level_size(row))
+    for i, row in enumerate(rows):
+        if (
+            row.subgroup is not None
+            and "=" in row.subgroup
+            and level_sizes[row.subgroup] < min_cell
+        ):
+            column = row.subgroup.split("=", 1)[0]
+            rows[i] = replace(row, subgroup=f"{column}=(a level with fewer than {min_cell} cases)")
     # heterogeneity rows (subgroup = the column name) of partitions with a suppressed level
     for i, row in enumerate(rows):
         if row.suppressed or row.subgroup is None or "=" in row.subgroup:

@@ -915,8 +915,13 @@ def _frames(
         frames["balance"] = pd.DataFrame(balance)
     if overlap:
         frames["propensity_quantiles"] = pd.DataFrame(overlap)
+    # the programme projection is built from the intake the programme rows report: it is
+    # withheld whenever any of them is
+    programme_withheld = any(
+        shown.suppressed for shown in published if shown.method == "programme_model"
+    )
     for name, parts in collected.frames.items():
-        if name.startswith("programme"):
+        if name.startswith("programme") and not programme_withheld:
             frames[name] = pd.concat(parts, ignore_index=True)
     return frames
 
@@ -1075,7 +1080,7 @@ def _programme_rows(
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
-    """CSV with canonical numbers, so the same run gives the same bytes."""
+    """CSV with canonical numbers, so the same run gives the same bytes (RFC 4180 line ends)."""
     canonical = frame.copy()
     for column in canonical.columns:
         if pd.api.types.is_float_dtype(canonical[column].dtype):
@@ -1083,7 +1088,8 @@ def _csv_text(frame: pd.DataFrame) -> str:
                 "" if v is None else repr(v)
                 for v in (canonical_value(float(x)) for x in canonical[column])
             ]
-    return canonical.to_csv(index=False, lineterminator="\n")
+    # CRLF (RFC 4180): a cell holding a lone carriage return is then quoted, not split
+    return canonical.to_csv(index=False, lineterminator="\r\n")
 
 
 def results_table(document: Mapping[str, Any]) -> pd.DataFrame:
