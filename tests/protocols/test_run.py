@@ -557,3 +557,10 @@ def test_witness_programme_model_uses_the_data_intake(tmp_path, small_cases):
     )
     assert all(r["family"] == "synthesis" and r["n_control"] == 0 for r in rows.values())
     assert "programme_projection" in outcome.frames
+
+
+def test_result_records_the_span_of_data_years(quick_runs, small_cases):
+    """techeval trend orders result files by it when no --period is given."""
+    document = json.loads((quick_runs[0] / "result.json").read_text(encoding="utf-8"))
+    years = pd.read_csv(small_cases)["year"]
+    assert document["data"]["years"] == {"first": int(years.min()), "last": int(years.max())}

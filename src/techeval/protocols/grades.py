@@ -160,7 +160,8 @@ def grade_result(row: Mapping[str, Any]) -> Grade:
         concerns += 1
         reasons.append(
             f"imbalance: case characteristics still differ after weighting "
-            f"(largest standardised difference {smd:.2f}, above {SMD_THRESHOLD})"
+            f"(largest standardised difference {_above(smd, SMD_THRESHOLD)}, "
+            f"above {SMD_THRESHOLD})"
         )
     overlap_problems = []
     outside = _number(diagnostics.get("share_outside_common_support"))
@@ -283,3 +284,11 @@ def grade_techniques(
             "by_subgroup": dict(sorted(by_subgroup.items())),
         }
     return out
+
+
+def _above(value: float, threshold: float) -> str:
+    """``value`` with the fewest decimals (at least two) that show it above ``threshold``."""
+    decimals = 2
+    while round(value, decimals) <= threshold and decimals < 6:
+        decimals += 1
+    return f"{value:.{decimals}f}"

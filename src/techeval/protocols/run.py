@@ -692,6 +692,7 @@ def run_protocol(
             "rows_used": report.rows_used,
             "rows_set_aside": report.rows_set_aside,
             "set_aside": set_aside.to_dict(orient="records"),
+            "years": _year_span(report.cases),
         },
         "seed": run_seed,
         "settings": {
@@ -724,6 +725,16 @@ def run_protocol(
         elapsed=elapsed,
         protocol_text=loaded.text,
     )
+
+
+def _year_span(cases: pd.DataFrame) -> dict[str, int] | None:
+    """The first and last data year of the cases used (the period ``techeval trend`` reads)."""
+    if "year" not in cases.columns:
+        return None
+    years = pd.to_numeric(cases["year"], errors="coerce").dropna()
+    if years.empty:
+        return None
+    return {"first": int(years.min()), "last": int(years.max())}
 
 
 def _order(
