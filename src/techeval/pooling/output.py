@@ -10,8 +10,6 @@ in the single-run style), and the forest plots (``forest_<technique>.png`` and
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,9 +115,7 @@ def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
         "pooled.md": render_markdown(context).encode("utf-8"),
     }
     files.update(draw_forest_plots(document))
-    files.update(
-        render_context(context, files, ("html", "pdf"), stem="pooled", source_text=text)
-    )
+    files.update(render_context(context, files, ("html", "pdf"), stem="pooled", source_text=text))
     return files
 
 
@@ -146,7 +142,8 @@ def write_folder(files: Mapping[str, bytes], out: str | Path, *, overwrite: bool
     """Write ``files`` into the folder ``out``, all or nothing.
 
     Everything goes to a temporary sibling folder first, which is renamed into place at
-    the end, so a failure never leaves a half-written folder.
+    the end (:func:`techeval.protocols.run.staged_folder`), so a failure never leaves a
+    half-written folder.
 
     Raises
     ------
@@ -154,32 +151,17 @@ def write_folder(files: Mapping[str, bytes], out: str | Path, *, overwrite: bool
         If ``out`` exists and is not empty and ``overwrite`` is false, or cannot be
         written.
     """
-    from techeval.protocols.run import check_output_folder
+    from techeval.protocols.run import check_output_folder, staged_folder
 
     target = check_output_folder(out, overwrite=overwrite)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if staging.exists():
-            shutil.rmtree(staging)
-        staging.mkdir()
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        if target.exists():
-            retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
-            target.rename(retired)
-            staging.rename(target)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
+        with staged_folder(target, overwrite=overwrite) as staging:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise ArgumentError(
             f"cannot write the output folder ({exc.strerror or exc})",
             where=str(target),
             hint="Check that you may write there",
         ) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

@@ -43,6 +43,7 @@ __all__ = [
     "check_formats",
     "check_output_folder",
     "run_protocol",
+    "staged_folder",
     "write_outputs",
 ]
 
@@ -1166,12 +1167,7 @@ def write_outputs(
     """
     formats = check_formats(formats)
     target = check_output_folder(out, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        staging.mkdir()
+    with staged_folder(target, overwrite=overwrite) as staging:
         (staging / "result.json").write_text(canonical_json(outcome.document), encoding="utf-8")
         (staging / "results.csv").write_text(
             _csv_text(results_table(outcome.document)), encoding="utf-8"
@@ -1203,6 +1199,32 @@ def write_outputs(
             f"run at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n" + "\n".join(log) + "\n",
             encoding="utf-8",
         )
+    return target
+
+
+@contextmanager
+def staged_folder(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary sibling folder that replaces ``out`` when the block ends without error.
+
+    Everything is written into the yielded folder; only at the end is it renamed into
+    place (an existing ``out`` is moved aside first and removed after), so a failure
+    never leaves a half-written folder: the staging folder is removed and ``out`` stays
+    as it was.
+
+    Raises
+    ------
+    ArgumentError
+        From :func:`check_output_folder` (a non-empty ``out`` without ``overwrite``, a
+        path through ``..`` or a symlink).
+    """
+    target = check_output_folder(out, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir()
+        yield staging
         if target.exists():
             retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
             target.rename(retired)
@@ -1213,4 +1235,3 @@ def write_outputs(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target

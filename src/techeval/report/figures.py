@@ -110,6 +110,16 @@ def _row(item):
     return None if item is None else item[1]
 
 
+def _frame(inputs: _Inputs, name: str, **equal: Any) -> pd.DataFrame | None:
+    """The rows of frame ``name`` whose columns equal ``equal``; ``None`` if there are none."""
+    table = inputs.frames.get(name)
+    if table is None:
+        return None
+    for column, value in equal.items():
+        table = table.loc[table[column] == value]
+    return None if table.empty else table
+
+
 def _usable(row: Mapping[str, Any] | None) -> bool:
     return (
         row is not None
@@ -244,11 +254,8 @@ def _wtp(inputs: _Inputs) -> float | None:
 
 
 def ce_plane(inputs: _Inputs):
-    table = inputs.frames.get("ce_plane")
-    if table is None or table.empty:
-        return None
-    table = table.loc[table["effect"] == inputs.primary]
-    if table.empty:
+    table = _frame(inputs, "ce_plane", effect=inputs.primary)
+    if table is None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH, 4.4))
@@ -285,11 +292,8 @@ def ce_plane(inputs: _Inputs):
 
 
 def ceac(inputs: _Inputs):
-    table = inputs.frames.get("acceptability")
-    if table is None or table.empty:
-        return None
-    table = table.loc[table["effect"] == inputs.primary]
-    if table.empty:
+    table = _frame(inputs, "acceptability", effect=inputs.primary)
+    if table is None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH, 3.6))
@@ -354,10 +358,9 @@ def harms(inputs: _Inputs):
 
 
 def balance(inputs: _Inputs, technique: str):
-    table = inputs.frames.get("balance")
-    if table is None or table.empty:
+    part = _frame(inputs, "balance", technique=technique, outcome=inputs.primary)
+    if part is None:
         return None
-    part = table.loc[(table["technique"] == technique) & (table["outcome"] == inputs.primary)]
     method = (inputs.grades.get(technique) or {}).get("method")
     if method is not None and "method" in part.columns:
         part = part.loc[part["method"] == method]
@@ -391,11 +394,8 @@ def balance(inputs: _Inputs, technique: str):
 
 
 def overlap(inputs: _Inputs, technique: str):
-    table = inputs.frames.get("propensity_quantiles")
-    if table is None or table.empty:
-        return None
-    part = table.loc[(table["technique"] == technique) & (table["outcome"] == inputs.primary)]
-    if part.empty:
+    part = _frame(inputs, "propensity_quantiles", technique=technique, outcome=inputs.primary)
+    if part is None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(_WIDTH, 3.2))
