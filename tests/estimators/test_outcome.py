@@ -404,14 +404,16 @@ def test_aipw_covers_every_technique_on_shipped_data_and_naive_does_not(shipped)
     assert len(naive_misses) >= 2, naive_misses
 
 
-# ---- simulation study (slow; also `python benchmarks/coverage.py`) -----------------------
+# ---- simulation study (slow; also `python benchmarks/coverage_study.py`) -----------------------
 
 
 @pytest.mark.slow
 def test_aipw_coverage_bias_and_size_in_simulation():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("coverage", ROOT / "benchmarks" / "coverage.py")
+    spec = importlib.util.spec_from_file_location(
+        "coverage_study", ROOT / "benchmarks" / "coverage_study.py"
+    )
     coverage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(coverage)
     default = coverage.run_study(500, 2000, "default", jobs=2)

@@ -8,7 +8,7 @@ Prints coverage, mean bias, rejection rate at 5% and their Monte Carlo standard 
 Targets (issue 4): default scenario — coverage within 93–97% and |mean bias| < 0.01
 for every technique; ``no_effect`` scenario — rejection rate within 2–8%.
 
-    python benchmarks/coverage.py --replications 500 --n 2000 --jobs 2
+    python benchmarks/coverage_study.py --replications 500 --n 2000 --jobs 2
 """
 
 from __future__ import annotations
