@@ -170,16 +170,19 @@ def balance_table(
     A covariate constant in both arms has SMD 0.
     """
     treated = np.asarray(treated, dtype=bool)
+    control = ~treated
     weights = np.asarray(weights, dtype=float)
+    t_weights, c_weights = weights[treated], weights[control]
+    # column by column: a column-major matrix makes each column one contiguous block
+    matrix = np.asfortranarray(matrix)
     rows = []
     for j, name in enumerate(names):
         column = matrix[:, j]
-        t_values, c_values = column[treated], column[~treated]
+        t_values, c_values = column[treated], column[control]
         pooled = math.sqrt((t_values.var() + c_values.var()) / 2)
         before = t_values.mean() - c_values.mean()
         after = (
-            _weighted_mean_var(t_values, weights[treated])[0]
-            - _weighted_mean_var(c_values, weights[~treated])[0]
+            _weighted_mean_var(t_values, t_weights)[0] - _weighted_mean_var(c_values, c_weights)[0]
         )
         smd_before = float(before / pooled) if pooled > 0 else 0.0
         smd_after = float(after / pooled) if pooled > 0 else 0.0

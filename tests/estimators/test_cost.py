@@ -448,3 +448,29 @@ def test_above_bootstrap_max_n_influence_functions_replace_the_bootstrap():
     )
     assert bc.result_.diagnostics["inference"] == "monte_carlo_influence_function"
     assert bc.replicates_ is None
+
+
+def test_gamma_irls_matches_statsmodels_fit():
+    """The Cholesky IRLS takes statsmodels' steps and stops where it stops (to 1e-10)."""
+    from techeval.estimators.cost import _gamma_irls
+
+    rng = np.random.default_rng(3)
+    X1 = np.column_stack([np.ones(3000), rng.normal(size=(3000, 4))])
+    mean = np.exp(9.0 + X1[:, 1:] @ np.array([0.4, -0.2, 0.1, 0.0]))
+    y = rng.gamma(1.5, mean / 1.5)
+    reference = sm.GLM(y, X1, family=sm.families.Gamma(sm.families.links.Log())).fit()
+    params = _gamma_irls(X1, y)
+    np.testing.assert_allclose(params, reference.params, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")
+def test_gamma_irls_leaves_a_singular_design_to_statsmodels():
+    """A column collinear with the intercept needs the minimum-norm solution: no Cholesky."""
+    from techeval.estimators.cost import _fit_glm, _gamma_irls
+
+    rng = np.random.default_rng(4)
+    X1 = np.column_stack([np.ones(500), np.ones(500), rng.normal(size=500)])
+    y = rng.gamma(2.0, np.exp(5.0 + 0.3 * X1[:, 2]) / 2.0)
+    assert _gamma_irls(X1, y) is None
+    reference = sm.GLM(y, X1, family=sm.families.Gamma(sm.families.links.Log())).fit()
+    np.testing.assert_allclose(_fit_glm(X1, y, "gamma", 1.0).params, reference.params, rtol=1e-12)

@@ -278,7 +278,10 @@ def balance_matrix(covariates: pd.DataFrame) -> Design:
         else:
             blocks.append(series.to_numpy(dtype=float))
             names.append(str(column))
-    matrix = np.column_stack(blocks) if blocks else np.empty((len(covariates), 0))
+    # column-major: the balance table reads it column by column
+    matrix = np.empty((len(covariates), len(blocks)), order="F")
+    for j, block in enumerate(blocks):
+        matrix[:, j] = block
     return Design(matrix, names)
 
 

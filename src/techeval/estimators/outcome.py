@@ -122,16 +122,23 @@ def _new_model(
 
 
 def _fit_predict(
-    model: GLM | Boosting, features, fit_rows: np.ndarray, y: np.ndarray, predict_rows
+    model: GLM | Boosting,
+    features,
+    fit_rows: np.ndarray | slice,
+    y: np.ndarray,
+    predict_features=None,
 ) -> np.ndarray:
-    """Fit on ``fit_rows`` and predict for ``predict_rows``; a constant target predicts itself."""
+    """Fit on ``fit_rows``, predict for ``predict_features`` (default: all rows).
+
+    A constant target predicts itself.
+    """
     target = y[fit_rows]
+    to_predict = features if predict_features is None else predict_features
     if target.min() == target.max():
         # a logistic model cannot be fitted to one class; the constant is the MLE limit
-        size = predict_rows.size if isinstance(predict_rows, np.ndarray) else len(features)
-        return np.full(size, float(target[0]))
+        return np.full(len(to_predict), float(target[0]))
     model.fit(_take(features, fit_rows), target)
-    return model.predict(features if predict_rows is None else _take(features, predict_rows))
+    return model.predict(to_predict)
 
 
 def _clip(propensity: np.ndarray, clip: float) -> np.ndarray:
@@ -140,7 +147,8 @@ def _clip(propensity: np.ndarray, clip: float) -> np.ndarray:
 
 def _propensity(settings: _Settings, features, treated: np.ndarray, seed) -> np.ndarray:
     model = _new_model(settings, "binary", seed, propensity=True)
-    return _fit_predict(model, features, np.arange(treated.size), treated.astype(float), None)
+    # slice(None) fits on the design itself, not on a copy of it
+    return _fit_predict(model, features, slice(None), treated.astype(float), None)
 
 
 def _weights(propensity: np.ndarray, treated: np.ndarray, estimand: str) -> np.ndarray:
@@ -298,10 +306,13 @@ def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _A
     canonical = _canonical_order(features, y, t)
     for train_at, test_at in folds.split(np.zeros(n), treated[canonical]):
         train, test = canonical[train_at], canonical[test_at]
-        raw[test] = _fit_predict(propensity_model, features, train, t, test)
+        # the three nuisance models predict for the same rows: cut them out once (at a
+        # million cases each cut is a copy of half the design matrix)
+        test_features = _take(features, test)
+        raw[test] = _fit_predict(propensity_model, features, train, t, test_features)
         for arm, mu in ((1, mu1), (0, mu0)):
             arm_train = train[treated[train] == bool(arm)]
-            mu[test] = _fit_predict(outcome_models[arm], features, arm_train, y, test)
+            mu[test] = _fit_predict(outcome_models[arm], features, arm_train, y, test_features)
     e = _clip(raw, settings.propensity_clip)
     if settings.estimand == "ATE":
         pseudo1 = mu1 + t / e * (y - mu1)
