@@ -89,6 +89,28 @@ def assert_refused(result: Completed | tuple, *fragments: str) -> str:
 #: The case types whose undercover cells are crafted: 9 cases (withheld) and 10
 #: (published). A third, of 4 cases, is withheld too, so the 9 is not alone and needs
 #: no secondary suppression (which would otherwise take the next-smallest cell, the 10).
+#: One way to break each consistency rule of the schema alone: the cells to set in an
+#: otherwise valid row (rules not listed break by setting their column to "1").
+RULE_BREAKS: dict[str, dict[str, str]] = {
+    "high_level_targets<=n_suspects": {"high_level_targets": "6"},
+    "charged<=n_suspects": {"charged": "6", "convicted": "2"},
+    "convicted<=charged": {"convicted": "4"},
+    "high_level_convicted<=convicted": {
+        "high_level_convicted": "1",
+        "convicted": "0",
+        "high_level_targets": "2",
+    },
+    "high_level_convicted<=high_level_targets": {
+        "high_level_convicted": "2",
+        "high_level_targets": "1",
+    },
+    "intercepts_incriminating<=intercepts_total": {
+        "intercepts_total": "5",
+        "intercepts_incriminating": "6",
+    },
+}
+
+
 NINE_CELL = "arms_trafficking"
 TEN_CELL = "counterfeiting"
 FOUR_CELL = "cybercrime"

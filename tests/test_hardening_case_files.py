@@ -26,7 +26,7 @@ from techeval.cases.schema import COLUMNS, CROSS_COLUMN_RULES
 from techeval.errors import CaseFileError
 
 from .cases.conftest import HEADER, VALID_ROWS, to_csv
-from .hardening_data import Completed, assert_refused, cli, in_process
+from .hardening_data import RULE_BREAKS, Completed, assert_refused, cli, in_process
 
 
 @pytest.fixture
@@ -417,24 +417,7 @@ def test_every_column_rule_broken_alone_sets_one_row_aside(run, tmp_path, spec):
 @pytest.mark.parametrize(("rule", "column", "_"), CROSS_COLUMN_RULES, ids=lambda v: str(v)[:40])
 def test_every_consistency_rule_broken_alone_sets_one_row_aside(run, tmp_path, rule, column, _):
     frame = _base_frame()
-    breaking = {
-        "high_level_targets<=n_suspects": {"high_level_targets": "6"},
-        "charged<=n_suspects": {"charged": "6", "convicted": "2"},
-        "convicted<=charged": {"convicted": "4"},
-        "high_level_convicted<=convicted": {
-            "high_level_convicted": "1",
-            "convicted": "0",
-            "high_level_targets": "2",
-        },
-        "high_level_convicted<=high_level_targets": {
-            "high_level_convicted": "2",
-            "high_level_targets": "1",
-        },
-        "intercepts_incriminating<=intercepts_total": {
-            "intercepts_total": "5",
-            "intercepts_incriminating": "6",
-        },
-    }.get(rule, {"techniques": "", "cost_undercover": "", column: "1"})
+    breaking = RULE_BREAKS.get(rule, {"techniques": "", "cost_undercover": "", column: "1"})
     for name, value in breaking.items():
         frame.loc[0, name] = value
     path = tmp_path / "rule.csv"

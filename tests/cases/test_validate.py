@@ -6,6 +6,8 @@ from techeval.cases.export import neutralise_formulas, write_table
 from techeval.cases.schema import CROSS_COLUMN_RULES
 from techeval.errors import ArgumentError, CaseFileError
 
+from ..hardening_data import RULE_BREAKS
+
 
 def set_cell(frame, row, column, value):
     frame = frame.copy()
@@ -149,24 +151,7 @@ def test_every_cross_column_rule_sets_a_row_aside(valid_frame, rule, column, _):
         "cost_witness_protection",
     ):
         frame[name] = ""
-    breaking = {
-        "high_level_targets<=n_suspects": {"high_level_targets": "6"},
-        "charged<=n_suspects": {"charged": "6", "convicted": "2"},
-        "convicted<=charged": {"convicted": "4"},
-        "high_level_convicted<=convicted": {
-            "high_level_convicted": "1",
-            "convicted": "0",
-            "high_level_targets": "2",
-        },
-        "high_level_convicted<=high_level_targets": {
-            "high_level_convicted": "2",
-            "high_level_targets": "1",
-        },
-        "intercepts_incriminating<=intercepts_total": {
-            "intercepts_total": "5",
-            "intercepts_incriminating": "6",
-        },
-    }.get(rule, {column: "1"})
+    breaking = RULE_BREAKS.get(rule, {column: "1"})
     if rule.endswith("_only_if_tagged"):
         frame.loc[0, "techniques"] = ""
     for name, value in breaking.items():
