@@ -2,8 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from techeval.estimators._nuisance import GLM, build_design
+from techeval.estimators._nuisance import GLM, build_design, fit_logistic, fit_ridge
 from techeval.estimators.outcome import AIPW
 
 
@@ -42,3 +43,119 @@ def test_aipw_on_a_heavy_tailed_money_outcome_stays_sane():
     )
     assert result.ci_low <= 150_000 <= result.ci_high
     assert result.std_error < 20_000
+
+
+# ---- the block-wise solvers agree with scikit-learn ------------------------------------
+
+
+def _logistic_data(n=4000, p=6, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    eta = -0.7 + X @ rng.normal(0, 0.6, p)
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize("penalty", [0.0, 1.0, 50.0])
+@pytest.mark.parametrize("subset", ["all", "dense", "sparse"])
+def test_logistic_solver_matches_scikit_learn(penalty, subset):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _logistic_data()
+    rng = np.random.default_rng(0)
+    rows = {
+        "all": None,
+        "dense": np.sort(rng.choice(len(y), 3000, replace=False)),  # read in place, masked
+        "sparse": np.sort(rng.choice(len(y), 900, replace=False)),  # gathered
+    }[subset]
+    fit = fit_logistic(X, y, l2_penalty=penalty, rows=rows)
+    at = slice(None) if rows is None else rows
+    reference = LogisticRegression(
+        C=np.inf if penalty == 0 else 1 / penalty, solver="newton-cholesky", tol=1e-12
+    ).fit(X[at], y[at])
+    assert fit.converged_
+    np.testing.assert_allclose(fit.coef_, reference.coef_[0], atol=1e-7)
+    np.testing.assert_allclose(fit.intercept_, reference.intercept_, atol=1e-7)
+
+
+def test_logistic_solver_reaches_the_same_optimum_from_any_start():
+    X, y = _logistic_data(seed=5)
+    cold = fit_logistic(X, y, l2_penalty=1.0)
+    warm = fit_logistic(X, y, l2_penalty=1.0, start=np.r_[cold.intercept_, cold.coef_] + 0.3)
+    far = fit_logistic(X, y, l2_penalty=1.0, start=np.full(X.shape[1] + 1, 5.0))
+    for other in (warm, far):
+        np.testing.assert_allclose(other.coef_, cold.coef_, atol=1e-9)
+
+
+def test_logistic_solver_stops_under_separation_without_a_penalty():
+    X = np.r_[np.linspace(-3, -0.1, 50), np.linspace(0.1, 3, 50)][:, None]
+    y = (X[:, 0] > 0).astype(float)
+    fit = fit_logistic(X, y, l2_penalty=0.0)
+    assert np.isfinite(fit.coef_).all() and fit.coef_[0] > 5  # large, finite, stopped
+
+
+@pytest.mark.parametrize("subset", [None, "dense", "sparse"])
+def test_ridge_solver_matches_scikit_learn(subset):
+    from sklearn.linear_model import Ridge
+
+    X, _ = _logistic_data()
+    y = X @ np.arange(X.shape[1]) + np.random.default_rng(2).standard_normal(len(X))
+    rows = None
+    if subset:
+        size = 3000 if subset == "dense" else 500
+        rows = np.sort(np.random.default_rng(1).choice(len(y), size, replace=False))
+    at = slice(None) if rows is None else rows
+    fit = fit_ridge(X, y, l2_penalty=7.0, rows=rows)
+    reference = Ridge(alpha=7.0).fit(X[at], y[at])
+    np.testing.assert_allclose(fit.coef_, reference.coef_, atol=1e-10)
+    np.testing.assert_allclose(fit.intercept_, reference.intercept_, atol=1e-10)
+
+
+def test_design_is_cached_read_only_and_rebuilt_when_a_cell_changes():
+    frame = pd.DataFrame(
+        {"offence": ["drugs", "fraud", "arms", "drugs"] * 50, "n": np.arange(200) % 13}
+    )
+    first = build_design(frame, spline_knots=5, drop_first=False)
+    again = build_design(frame.copy(), spline_knots=5, drop_first=False)
+    assert again.matrix is first.matrix  # same cells: the cached matrix
+    assert not first.matrix.flags.writeable
+    with pytest.raises(ValueError):
+        first.matrix[0, 0] = 1.0
+    changed = frame.copy()
+    changed.loc[7, "offence"] = "fraud"
+    other = build_design(changed, spline_knots=5, drop_first=False)
+    assert other.matrix is not first.matrix
+    assert not np.array_equal(other.matrix, first.matrix)
+    assert first.names == ["offence=arms", "offence=drugs", "offence=fraud"] + [
+        f"n:spline{j}" for j in range(first.matrix.shape[1] - 3)
+    ]
+    # standardised columns
+    np.testing.assert_allclose(first.matrix.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(first.matrix.std(axis=0), 1, atol=1e-12)
+
+
+def test_design_matches_scikit_learn_encoders():
+    from sklearn.preprocessing import OneHotEncoder, SplineTransformer
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "group": rng.choice(["b", "a", "c"], 500),
+            "year": rng.integers(2010, 2020, 500),
+            "flag": rng.random(500) < 0.3,
+        }
+    )
+    design = build_design(frame, spline_knots=4, drop_first=True)
+    one_hot = OneHotEncoder(drop="first", sparse_output=False).fit_transform(
+        frame[["group"]].astype(str)
+    )
+    knots = np.unique(np.quantile(frame["year"], np.linspace(0, 1, 4))).reshape(-1, 1)
+    spline = SplineTransformer(
+        knots=knots, degree=3, extrapolation="linear", include_bias=False
+    ).fit_transform(frame[["year"]].astype(float))
+    flag = OneHotEncoder(drop="first", sparse_output=False).fit_transform(
+        frame[["flag"]].astype(str)
+    )
+    expected = np.hstack([one_hot, spline, flag])
+    expected = (expected - expected.mean(0)) / expected.std(0)
+    np.testing.assert_allclose(design.matrix, expected, atol=1e-10)

@@ -19,7 +19,9 @@ Nothing here is public; the estimators in :mod:`techeval.estimators.outcome` are
 from __future__ import annotations
 
 import difflib
+import hashlib
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,8 +30,10 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
-from sklearn.preprocessing import OneHotEncoder, SplineTransformer
+from scipy.linalg import cho_factor, cho_solve
+from scipy.special import expit
+from sklearn.linear_model import PoissonRegressor
+from sklearn.preprocessing import SplineTransformer
 
 from techeval.errors import EstimatorError
 
@@ -213,67 +217,151 @@ class Design:
     names: list[str]
 
 
+#: Rows per block in the passes over a design matrix (standardising, the logistic
+#: solver): a block of a few MB stays in cache and no temporary the size of the matrix
+#: is ever allocated.
+_BLOCK_ROWS = 4096
+#: Designs kept for reuse within a process, most recent last. Every estimator of a
+#: protocol run builds the same design for every technique; at a million cases one
+#: build costs seconds and the matrix a few hundred MB, so two are kept.
+_DESIGN_CACHE: OrderedDict[tuple, Design] = OrderedDict()
+_DESIGN_CACHE_SIZE = 2
+
+
+def _fingerprint(covariates: pd.DataFrame) -> tuple:
+    """A key that changes whenever a cell, a column name, a dtype or the row count does."""
+    digest = hashlib.sha256()
+    for column in covariates.columns:
+        series = covariates[column]
+        digest.update(f"{column!r}:{series.dtype}".encode())
+        hashed = pd.util.hash_pandas_object(series, index=False).to_numpy()
+        digest.update(hashed.tobytes())
+        digest.update(series.isna().to_numpy().tobytes())
+    return (len(covariates), digest.hexdigest())
+
+
 def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
     """Encode covariates for a GLM: one-hot text, B-spline continuous numbers, standardise.
 
     Preprocessing is unsupervised (it never looks at treatment or outcome), so fitting it
     once on all rows and reusing it inside cross-fitting folds and bootstrap replicates
     leaks nothing about the outcome.
+
+    The matrix is cached per process (keyed by the cells of ``covariates`` and the
+    options) and shared between callers, so it is read-only: copy it to change it.
     """
+    key = (_fingerprint(covariates), int(spline_knots), bool(drop_first))
+    cached = _DESIGN_CACHE.get(key)
+    if cached is not None:
+        _DESIGN_CACHE.move_to_end(key)
+        return Design(cached.matrix, list(cached.names))
+    design = _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
+    design.matrix.flags.writeable = False
+    _DESIGN_CACHE[key] = design
+    while len(_DESIGN_CACHE) > _DESIGN_CACHE_SIZE:
+        _DESIGN_CACHE.popitem(last=False)
+    return Design(design.matrix, list(design.names))
+
+
+def _one_hot_levels(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes into the sorted text levels (``OneHotEncoder``'s order) and the levels."""
+    codes, uniques = pd.factorize(series.astype("string").to_numpy(dtype=object), sort=True)
+    return codes, [str(level) for level in uniques]
+
+
+def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
     n = len(covariates)
-    blocks: list[np.ndarray] = []
+    # first pass: what each column becomes (codes and levels, raw values or a spline)
+    parts: list[tuple[str, object]] = []
     names: list[str] = []
     for column in covariates.columns:
         series = covariates[column]
         if _is_categorical(series):
-            encoder = OneHotEncoder(
-                drop="first" if drop_first else None,
-                sparse_output=False,
-                handle_unknown="ignore",
-                dtype=np.float64,
-            )
-            text = series.astype("string").to_numpy(dtype=object).reshape(-1, 1)
-            block = encoder.fit_transform(text)
-            blocks.append(block)
-            names.extend(f"{column}={level}" for level in encoder.get_feature_names_out([""]))
+            codes, levels = _one_hot_levels(series)
+            first = 1 if drop_first else 0
+            parts.append(("one_hot", (codes, len(levels), first)))
+            names.extend(f"{column}={level}" for level in levels[first:])
             continue
-        values = series.to_numpy(dtype=float).reshape(-1, 1)
-        knots = _spline_knots(values[:, 0], spline_knots) if np.unique(values).size > 4 else None
+        values = series.to_numpy(dtype=float)
+        knots = _spline_knots(values, spline_knots) if np.unique(values).size > 4 else None
         if knots is None:
-            blocks.append(values)
+            parts.append(("raw", values))
             names.append(str(column))
         else:
             spline = SplineTransformer(
                 knots=knots, degree=3, extrapolation="linear", include_bias=False
-            )
-            block = spline.fit_transform(values)
-            blocks.append(block)
-            names.extend(f"{column}:spline{j}" for j in range(block.shape[1]))
-    if not blocks:
-        return Design(np.empty((n, 0)), [])
-    # always a fresh array: a lone numeric column would otherwise be a view of the
-    # caller's frame, and standardising in place would change the caller's data
-    matrix = np.hstack(blocks) if len(blocks) > 1 else np.array(blocks[0], dtype=np.float64)
-    matrix = np.ascontiguousarray(matrix, dtype=np.float64)
-    names = [name.replace("=_", "=") for name in names]
-    # standardise in place: keeps one copy of the matrix at a million rows
-    mean = matrix.mean(axis=0)
-    scale = matrix.std(axis=0)
-    scale[scale == 0] = 1.0
-    matrix -= mean
-    matrix /= scale
+            ).fit(values.reshape(-1, 1))
+            width = int(spline.n_features_out_)
+            parts.append(("spline", (spline, values, width)))
+            names.extend(f"{column}:spline{j}" for j in range(width))
+    # second pass: fill one preallocated matrix (no stacking copies at a million rows)
+    matrix = np.zeros((n, len(names)), dtype=np.float64)
+    at = 0
+    for kind, part in parts:
+        if kind == "one_hot":
+            codes, n_levels, first = part
+            kept = codes >= first
+            matrix[np.flatnonzero(kept), at + codes[kept] - first] = 1.0
+            at += n_levels - first
+        elif kind == "raw":
+            matrix[:, at] = part
+            at += 1
+        else:
+            spline, values, width = part
+            for start in range(0, n, _BLOCK_ROWS * 8):
+                stop = start + _BLOCK_ROWS * 8
+                matrix[start:stop, at : at + width] = spline.transform(
+                    values[start:stop].reshape(-1, 1)
+                )
+            at += width
+    _standardise(matrix)
     return Design(matrix, names)
 
 
+def _standardise(matrix: np.ndarray) -> None:
+    """Centre and scale every column in place (population standard deviation; 1 if 0)."""
+    n = matrix.shape[0]
+    if n == 0 or matrix.shape[1] == 0:
+        return
+    mean = matrix.sum(axis=0) / n
+    sum_squares = np.zeros(matrix.shape[1])
+    for start in range(0, n, _BLOCK_ROWS):
+        block = matrix[start : start + _BLOCK_ROWS] - mean
+        sum_squares += np.einsum("ij,ij->j", block, block)
+    scale = np.sqrt(sum_squares / n)
+    scale[scale == 0] = 1.0
+    for start in range(0, n, _BLOCK_ROWS):
+        block = matrix[start : start + _BLOCK_ROWS]
+        block -= mean
+        block /= scale
+
+
+_BALANCE_CACHE: OrderedDict[tuple, Design] = OrderedDict()
+
+
 def balance_matrix(covariates: pd.DataFrame) -> Design:
-    """Covariates as analysts read them: numbers as they are, every text level a 0/1 column."""
+    """Covariates as analysts read them: numbers as they are, every text level a 0/1 column.
+
+    Cached like :func:`build_design` (read-only, the last one kept).
+    """
+    key = _fingerprint(covariates)
+    cached = _BALANCE_CACHE.get(key)
+    if cached is None:
+        cached = _balance_matrix(covariates)
+        cached.matrix.flags.writeable = False
+        _BALANCE_CACHE.clear()
+        _BALANCE_CACHE[key] = cached
+    return Design(cached.matrix, list(cached.names))
+
+
+def _balance_matrix(covariates: pd.DataFrame) -> Design:
     blocks, names = [], []
     for column in covariates.columns:
         series = covariates[column]
         if _is_categorical(series):
-            text = series.astype("string")
-            for level in sorted(text.unique()):
-                blocks.append((text == level).to_numpy(dtype=float))
+            codes, levels = _one_hot_levels(series)
+            for code, level in enumerate(levels):
+                blocks.append((codes == code).astype(float))
                 names.append(f"{column}={level}")
         else:
             blocks.append(series.to_numpy(dtype=float))
@@ -306,74 +394,85 @@ class GLM:
     The objective is ``sum_i loss_i(beta) + l2_penalty / 2 * ||beta_without_intercept||^2``
     with ``loss_i`` the negative log-likelihood (up to constants), so the penalised
     Hessian is ``X1' diag(V(mu)) X1 + l2_penalty * P`` with ``X1 = [1, X]``, ``V`` the
-    variance function and ``P`` the identity with a zero for the intercept.  The
-    scikit-learn estimators are parameterised to minimise exactly that objective
-    (``C = 1/l2_penalty`` for logistic, ``alpha = l2_penalty / n`` for Poisson,
-    ``alpha = l2_penalty`` for ridge).
+    variance function and ``P`` the identity with a zero for the intercept.  Logistic
+    models are fitted by :func:`fit_logistic` (Newton–Cholesky over row blocks) and
+    Gaussian ones by :func:`fit_ridge` (normal equations), both reading the rows in
+    place; Poisson models by scikit-learn's ``PoissonRegressor`` with
+    ``alpha = l2_penalty / n``, which minimises the same objective.
     """
 
     def __init__(self, task: Task, *, l2_penalty: float):
         self.task = task
         self.l2_penalty = float(l2_penalty)
-        self.model_: LogisticRegression | PoissonRegressor | Ridge | None = None
+        self.model_: LogisticFit | PoissonRegressor | None = None
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> GLM:
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        rows: np.ndarray | None = None,
+        start: np.ndarray | None = None,
+    ) -> GLM:
+        """Fit on ``X[rows]``, ``y[rows]`` (all rows by default).
+
+        ``start`` (intercept first) is where the logistic solver starts; it changes the
+        path to the optimum, not the optimum.
+        """
         penalty = self.l2_penalty
-        if self.task == "binary":
-            if self.model_ is None:
-                self.model_ = LogisticRegression(
-                    C=np.inf if penalty == 0 else 1.0 / penalty,
-                    solver="newton-cholesky",
-                    max_iter=200,
-                    tol=1e-8,
-                    # folds overlap by (K-2)/(K-1): starting from the previous fold's
-                    # coefficients saves most Newton steps
-                    warm_start=True,
-                )
-            target = y
-        elif self.task == "count":
-            if self.model_ is None:
-                self.model_ = PoissonRegressor(
-                    alpha=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8, warm_start=True
-                )
-            self.model_.set_params(alpha=penalty / X.shape[0])
-            target = y
-        else:
-            if self.model_ is None:
-                self.model_ = Ridge(alpha=max(penalty, 1e-10), solver="cholesky")
-            target = y
         if X.shape[1] == 0:
             X = np.zeros((X.shape[0], 1))
+        if self.task == "binary":
+            self.model_ = fit_logistic(X, y, l2_penalty=penalty, rows=rows, start=start)
+            return self
+        if self.task == "continuous":
+            self.model_ = fit_ridge(X, y, l2_penalty=max(penalty, 1e-10), rows=rows)
+            return self
+        if rows is not None:
+            X, y = X[rows], y[rows]
+        if self.model_ is None:
+            self.model_ = PoissonRegressor(
+                alpha=0.0, solver="newton-cholesky", max_iter=200, tol=1e-8, warm_start=True
+            )
+        self.model_.set_params(alpha=penalty / X.shape[0])
         with warnings.catch_warnings():
             # Near-separation is handled by the penalty and reported by the diagnostics;
             # scikit-learn's warning would only reach a log nobody reads.
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            self.model_.fit(X, target)
-        if self.task == "count":
-            fitted = self._linear_predictor(X)
-            self.linear_predictor_range_ = (float(fitted.min()), float(fitted.max()))
+            self.model_.fit(X, y)
+        fitted = self._linear_predictor(X)
+        self.linear_predictor_range_ = (float(fitted.min()), float(fitted.max()))
         return self
+
+    @property
+    def params_(self) -> np.ndarray:
+        """Intercept then coefficients."""
+        return np.r_[np.ravel(self.model_.intercept_)[:1], np.ravel(self.model_.coef_)]
 
     def _linear_predictor(self, X: np.ndarray) -> np.ndarray:
         return X @ self.model_.coef_ + self.model_.intercept_
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted mean; log-link predictions stay within the range seen in fitting.
+    def predict(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Predicted mean for ``X[rows]`` (all rows by default).
+
+        Log-link predictions stay within the range seen in fitting.
 
         A log-link model predicting for covariate values beyond its fitting rows (another
         cross-fitting fold, the other arm, a heavy-tailed covariate) extrapolates
         exponentially; one such case can move an average by millions. Holding the linear
         predictor to the fitted range keeps predictions where the data support them.
         """
+        if self.task == "binary":
+            return predict_logistic(self.model_, X, rows)
+        if self.task == "continuous":
+            return linear_predictor(self.model_, X, rows)
         if X.shape[1] == 0:
             X = np.zeros((X.shape[0], 1))
-        if self.task == "binary":
-            return self.model_.predict_proba(X)[:, 1]
-        if self.task == "count":
-            low, high = self.linear_predictor_range_
-            return np.exp(np.clip(self._linear_predictor(X), low, high))
-        return self.model_.predict(X)
+        if rows is not None:
+            X = X[rows]
+        low, high = self.linear_predictor_range_
+        return np.exp(np.clip(self._linear_predictor(X), low, high))
 
     def variance(self, mean: np.ndarray) -> np.ndarray:
         """Derivative of the mean with respect to the linear predictor (canonical link)."""
@@ -385,10 +484,292 @@ class GLM:
 
     def penalised_hessian(self, X: np.ndarray, mean: np.ndarray) -> np.ndarray:
         """``X1' diag(V) X1 + l2_penalty * P`` for the rows the model was fitted on."""
-        X1 = _with_intercept(X)
-        hessian = (X1 * self.variance(mean)[:, None]).T @ X1
+        hessian = weighted_gram(X, self.variance(mean))
         hessian[np.arange(1, hessian.shape[0]), np.arange(1, hessian.shape[0])] += self.l2_penalty
         return hessian
+
+
+def weighted_gram(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``X1' diag(weights) X1`` with ``X1 = [1, X]``, over row blocks (weights >= 0)."""
+    p = X.shape[1] + 1
+    gram = np.zeros((p, p))
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = X[start : start + _BLOCK_ROWS]
+        w = weights[start : start + _BLOCK_ROWS]
+        _add_gram(gram, block, w)
+    return _symmetric(gram)
+
+
+def _add_gram(gram: np.ndarray, block: np.ndarray, w: np.ndarray) -> None:
+    gram[0, 0] += w.sum()
+    gram[0, 1:] += w @ block
+    scaled = block * np.sqrt(w)[:, None]
+    # ``a.T @ a`` on one buffer is a symmetric rank-k update (BLAS syrk) in numpy
+    gram[1:, 1:] += scaled.T @ scaled
+
+
+def _symmetric(gram: np.ndarray) -> np.ndarray:
+    gram[1:, 0] = gram[0, 1:]
+    return gram
+
+
+@dataclass
+class LogisticFit:
+    """A fitted linear-predictor model, logistic or ridge (the attributes scikit-learn's have)."""
+
+    intercept_: np.ndarray  # shape (1,)
+    coef_: np.ndarray  # shape (p,)
+    n_iter_: int
+    converged_: bool
+
+
+#: Newton iterations before the logistic solver gives up (separation without a penalty).
+_MAX_NEWTON_STEPS = 100
+#: Converged when the Newton step moves no coefficient by more than this times
+#: ``1 + max |coefficient|`` (the step is then taken: convergence is quadratic, so the
+#: coefficients are accurate far beyond this).
+_NEWTON_TOL = 1e-8
+#: Below this relative step size the Hessian is no longer recomputed.
+_LAZY_HESSIAN = 1e-3
+
+
+def _row_blocks(n_all: int, rows: np.ndarray | None):
+    """Blocks of the rows to fit on: ``(slice or positions, 0/1 weights or None)``.
+
+    A subset holding at least half of all rows (a cross-fitting fold's training rows)
+    is read in place with zero weights for the other rows, which costs less than
+    gathering it; a smaller one (one arm of a fold) is gathered block by block.
+    """
+    if rows is None:
+        for start in range(0, n_all, _BLOCK_ROWS):
+            yield slice(start, start + _BLOCK_ROWS), None
+        return
+    if 2 * rows.size >= n_all:
+        mask = np.zeros(n_all)
+        mask[rows] = 1.0
+        for start in range(0, n_all, _BLOCK_ROWS):
+            weight = mask[start : start + _BLOCK_ROWS]
+            yield slice(start, start + _BLOCK_ROWS), (None if weight.all() else weight)
+        return
+    for start in range(0, rows.size, _BLOCK_ROWS):
+        yield rows[start : start + _BLOCK_ROWS], None
+
+
+def _logistic_pass(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: np.ndarray,
+    rows: np.ndarray | None,
+    l2_penalty: float,
+    *,
+    hessian: bool,
+    gradient: bool | None = None,
+) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    """Penalised loss, and its gradient and Hessian when asked, over row blocks."""
+    p = X.shape[1] + 1
+    want_gradient = hessian if gradient is None else gradient
+    loss = 0.0
+    gradient = np.zeros(p) if want_gradient else None
+    gram = np.zeros((p, p)) if hessian else None
+    intercept, slopes = beta[0], beta[1:]
+    for at, weight in _row_blocks(X.shape[0], rows):
+        block, target = X[at], y[at]
+        eta = block @ slopes + intercept
+        terms = np.logaddexp(0.0, eta) - target * eta
+        loss += float(terms.sum() if weight is None else terms @ weight)
+        if want_gradient:
+            mu = expit(eta)
+            residual = mu - target
+            if weight is not None:
+                residual *= weight
+            gradient[0] += residual.sum()
+            gradient[1:] += residual @ block
+            if hessian:
+                variance = mu * (1.0 - mu)
+                if weight is not None:
+                    variance *= weight
+                _add_gram(gram, block, variance)
+    loss += 0.5 * l2_penalty * float(slopes @ slopes)
+    if want_gradient:
+        gradient[1:] += l2_penalty * slopes
+    if hessian:
+        _symmetric(gram)
+        gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
+    return loss, gradient, gram
+
+
+def _factor(hessian: np.ndarray):
+    try:
+        return cho_factor(hessian, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _solve(factor, hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    if factor is not None:
+        return cho_solve(factor, gradient, check_finite=False)
+    # singular without a penalty (a constant or duplicated column): minimum-norm step
+    return np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+
+
+def fit_logistic(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2_penalty: float,
+    rows: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> LogisticFit:
+    """Penalised logistic regression by Newton–Cholesky with a backtracking line search.
+
+    Minimises ``sum_i [log(1 + exp(eta_i)) - y_i eta_i] + l2_penalty / 2 ||b||^2`` over
+    ``rows`` of ``X`` (``eta = b0 + X b``; the intercept is not penalised): the
+    objective of scikit-learn's ``LogisticRegression(C=1/l2_penalty)``. Every pass over
+    the data works on blocks of :data:`_BLOCK_ROWS` rows, so a fit on a subset of rows
+    (a cross-fitting fold, an arm) never copies the design, and the Hessian is a
+    symmetric rank-k update per block. Each Newton step costs one pass; a step that
+    does not lower the objective enough is halved (Armijo rule) with loss-only passes.
+    Converged when the Newton step moves no coefficient by more than
+    ``1e-8 (1 + max |b|)`` (that last step is taken); without a penalty and with
+    separated classes it stops after 100 steps (the diagnostics report the separation).
+    """
+    p = X.shape[1] + 1
+    beta = np.zeros(p) if start is None else np.array(start, dtype=float)
+    target = y if rows is None else y[rows]
+    share = float(target.mean()) if target.size else 0.5
+    if start is None and 0.0 < share < 1.0:
+        beta[0] = np.log(share / (1.0 - share))
+    loss, gradient, hessian = _logistic_pass(X, y, beta, rows, l2_penalty, hessian=True)
+    factor = _factor(hessian)
+    converged = False
+    steps = 0
+    for steps in range(1, _MAX_NEWTON_STEPS + 1):
+        step = _solve(factor, hessian, gradient)
+        scale = 1.0 + float(np.max(np.abs(beta)))
+        moved = float(np.max(np.abs(step)))
+        if moved <= _NEWTON_TOL * scale:
+            beta = beta - step
+            converged = True
+            break
+        # close to the optimum the Hessian barely changes: keep the last one and pay
+        # for gradient-only passes (each step still gains about three digits)
+        fresh = moved > _LAZY_HESSIAN * scale
+        slope = float(gradient @ step)
+        size = 1.0
+        candidate = beta - step
+        new_loss, new_gradient, new_hessian = _logistic_pass(
+            X, y, candidate, rows, l2_penalty, hessian=fresh, gradient=True
+        )
+        # Armijo: accept when the loss falls by 1e-4 of the first-order prediction, or
+        # when the difference is rounding
+        while not (
+            new_loss <= loss - 1e-4 * size * slope
+            or abs(new_loss - loss) <= 1e-12 * max(abs(loss), 1.0)
+        ):
+            size /= 2.0
+            if size < 1e-10:
+                break
+            candidate = beta - size * step
+            new_loss, _, _ = _logistic_pass(
+                X, y, candidate, rows, l2_penalty, hessian=False, gradient=False
+            )
+        else:
+            if size < 1.0:
+                fresh = True
+                new_loss, new_gradient, new_hessian = _logistic_pass(
+                    X, y, candidate, rows, l2_penalty, hessian=True, gradient=True
+                )
+        if size < 1e-10:
+            break
+        beta, loss, gradient = candidate, new_loss, new_gradient
+        if fresh:
+            hessian, factor = new_hessian, _factor(new_hessian)
+    return LogisticFit(
+        intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=steps, converged_=converged
+    )
+
+
+#: Full-data propensity fits kept for reuse within a process: the naive and
+#: regression estimators' diagnostics, IPW, and AIPW's cross-fitting folds (which start
+#: from it) all need the same model for a technique.
+_PROPENSITY_CACHE: OrderedDict[tuple, LogisticFit] = OrderedDict()
+_PROPENSITY_CACHE_SIZE = 8
+
+
+def _cached_design_key(X: np.ndarray) -> tuple | None:
+    for key, design in _DESIGN_CACHE.items():
+        if design.matrix is X:
+            return key
+    return None
+
+
+def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LogisticFit:
+    """The logistic propensity model on all rows, reused while ``X`` is a cached design."""
+    design_key = _cached_design_key(X)
+    key = None
+    if design_key is not None:
+        target = np.ascontiguousarray(treated, dtype=bool)
+        key = (design_key, float(l2_penalty), hashlib.sha256(target.tobytes()).hexdigest())
+        cached = _PROPENSITY_CACHE.get(key)
+        if cached is not None:
+            _PROPENSITY_CACHE.move_to_end(key)
+            return cached
+    fit = fit_logistic(
+        X if X.shape[1] else np.zeros((X.shape[0], 1)),
+        treated.astype(float),
+        l2_penalty=l2_penalty,
+    )
+    if key is not None:
+        _PROPENSITY_CACHE[key] = fit
+        while len(_PROPENSITY_CACHE) > _PROPENSITY_CACHE_SIZE:
+            _PROPENSITY_CACHE.popitem(last=False)
+    return fit
+
+
+def linear_predictor(
+    fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """``b0 + X[rows] b`` (all rows by default), over row blocks."""
+    if X.shape[1] == 0:
+        X = np.zeros((X.shape[0], 1))
+    n_rows = X.shape[0] if rows is None else rows.size
+    out = np.empty(n_rows)
+    for start in range(0, n_rows, _BLOCK_ROWS * 8):
+        stop = start + _BLOCK_ROWS * 8
+        block = X[start:stop] if rows is None else X[rows[start:stop]]
+        out[start:stop] = block @ fit.coef_ + fit.intercept_[0]
+    return out
+
+
+def predict_logistic(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities for ``X[rows]`` (all rows by default), over row blocks."""
+    out = linear_predictor(fit, X, rows)
+    return expit(out, out=out)
+
+
+def fit_ridge(
+    X: np.ndarray, y: np.ndarray, *, l2_penalty: float, rows: np.ndarray | None = None
+) -> LogisticFit:
+    """Ridge regression with an unpenalised intercept, from the normal equations.
+
+    Minimises ``sum_i (y_i - b0 - x_i b)^2 / 2 + l2_penalty / 2 ||b||^2`` over ``rows``
+    (scikit-learn's ``Ridge(alpha=l2_penalty)``): one pass over row blocks for
+    ``X1' X1`` and ``X1' y``, then a Cholesky solve.
+    """
+    p = X.shape[1] + 1
+    gram = np.zeros((p, p))
+    moment = np.zeros(p)
+    for at, weight in _row_blocks(X.shape[0], rows):
+        block, target = X[at], y[at]
+        ones = np.ones(block.shape[0]) if weight is None else weight
+        _add_gram(gram, block, ones)
+        weighted = target * ones
+        moment[0] += weighted.sum()
+        moment[1:] += weighted @ block
+    _symmetric(gram)
+    gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
+    beta = _solve(_factor(gram), gram, moment)
+    return LogisticFit(intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True)
 
 
 def _with_intercept(X: np.ndarray) -> np.ndarray:

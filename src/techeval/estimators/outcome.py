@@ -54,6 +54,8 @@ from techeval.estimators._nuisance import (
     balance_matrix,
     boosting_frame,
     build_design,
+    predict_logistic,
+    propensity_fit,
     prepare,
     score_correction,
 )
@@ -124,21 +126,34 @@ def _new_model(
 def _fit_predict(
     model: GLM | Boosting,
     features,
-    fit_rows: np.ndarray | slice,
+    fit_rows: np.ndarray | None,
     y: np.ndarray,
-    predict_features=None,
+    predict_rows: np.ndarray | None = None,
+    *,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Fit on ``fit_rows``, predict for ``predict_features`` (default: all rows).
+    """Fit on ``fit_rows`` (all by default), predict for ``predict_rows`` (all by default).
 
-    A constant target predicts itself.
+    GLMs work on the rows in place (no copy of the design); ``start`` is where a
+    logistic fit starts. A constant target predicts itself.
     """
-    target = y[fit_rows]
-    to_predict = features if predict_features is None else predict_features
+    target = y if fit_rows is None else y[fit_rows]
+    n_predict = len(features) if predict_rows is None else len(predict_rows)
     if target.min() == target.max():
         # a logistic model cannot be fitted to one class; the constant is the MLE limit
-        return np.full(len(to_predict), float(target[0]))
-    model.fit(_take(features, fit_rows), target)
-    return model.predict(to_predict)
+        return np.full(n_predict, float(target[0]))
+    if isinstance(model, GLM):
+        model.fit(features, y, rows=fit_rows, start=start)
+        return model.predict(features, predict_rows)
+    model.fit(features if fit_rows is None else _take(features, fit_rows), target)
+    return model.predict(features if predict_rows is None else _take(features, predict_rows))
+
+
+def _params(model: GLM | Boosting) -> np.ndarray | None:
+    """A fitted GLM's coefficients (intercept first), to start the next fold from."""
+    if isinstance(model, GLM) and model.model_ is not None:
+        return model.params_
+    return None
 
 
 def _clip(propensity: np.ndarray, clip: float) -> np.ndarray:
@@ -146,9 +161,12 @@ def _clip(propensity: np.ndarray, clip: float) -> np.ndarray:
 
 
 def _propensity(settings: _Settings, features, treated: np.ndarray, seed) -> np.ndarray:
+    """The propensity score on all rows (GLM fits are shared within a process)."""
+    if settings.nuisance == "glm":
+        fit = propensity_fit(features, treated, l2_penalty=settings.propensity_l2_penalty)
+        return predict_logistic(fit, features)
     model = _new_model(settings, "binary", seed, propensity=True)
-    # slice(None) fits on the design itself, not on a copy of it
-    return _fit_predict(model, features, slice(None), treated.astype(float), None)
+    return _fit_predict(model, features, None, treated.astype(float))
 
 
 def _weights(propensity: np.ndarray, treated: np.ndarray, estimand: str) -> np.ndarray:
@@ -179,7 +197,7 @@ def _core_regression(settings, features, treated, y, kind, seed, need_influence)
     predictions, models = {}, {}
     for arm, rows, arm_seed in ((1, treated, seeds[0]), (0, ~treated, seeds[1])):
         models[arm] = _new_model(settings, kind, arm_seed)
-        predictions[arm] = _fit_predict(models[arm], features, np.flatnonzero(rows), y, None)
+        predictions[arm] = _fit_predict(models[arm], features, np.flatnonzero(rows), y)
     mu1, mu0 = predictions[1], predictions[0]
     if settings.estimand == "ATE":
         m1, m0 = float(mu1.mean()), float(mu0.mean())
@@ -277,9 +295,11 @@ def _core_ipw(settings, features, treated, y, kind, seed, need_influence) -> _Ar
 
 def _canonical_order(features: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Row positions sorted by a fixed random projection of the row's values."""
-    values = np.column_stack([np.asarray(features, dtype=float), y, t])
-    direction = np.random.default_rng(20100412).standard_normal(values.shape[1])
-    return np.argsort(values @ direction, kind="stable")
+    features = np.asarray(features, dtype=float)
+    direction = np.random.default_rng(20100412).standard_normal(features.shape[1] + 2)
+    # the projection of [features, y, t] without stacking a copy of the design
+    projection = features @ direction[:-2] + y * direction[-2] + t * direction[-1]
+    return np.argsort(projection, kind="stable")
 
 
 def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _Arms:
@@ -294,25 +314,33 @@ def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _A
     raw = np.empty(n)
     mu1 = np.empty(n)
     mu0 = np.empty(n)
-    # one model object per nuisance, reused across folds so GLMs warm-start
     propensity_model = _new_model(settings, "binary", model_seeds[0], propensity=True)
     outcome_models = {
         1: _new_model(settings, kind, model_seeds[1]),
         0: _new_model(settings, kind, model_seeds[2]),
     }
+    # every fold's propensity model starts from the full-data fit (shared with the other
+    # estimators of a run), so each fold takes a couple of Newton steps; the outcome
+    # models start from the previous fold's coefficients (folds overlap by (K-2)/(K-1))
+    propensity_start = None
+    if settings.nuisance == "glm":
+        full = propensity_fit(features, treated, l2_penalty=settings.propensity_l2_penalty)
+        propensity_start = np.r_[full.intercept_, full.coef_]
     # folds are drawn over the rows in a canonical order (a fixed random projection of
     # each row's values; equal rows are interchangeable), so the estimate does not depend
     # on the order of the rows in the file
     canonical = _canonical_order(features, y, t)
     for train_at, test_at in folds.split(np.zeros(n), treated[canonical]):
-        train, test = canonical[train_at], canonical[test_at]
-        # the three nuisance models predict for the same rows: cut them out once (at a
-        # million cases each cut is a copy of half the design matrix)
-        test_features = _take(features, test)
-        raw[test] = _fit_predict(propensity_model, features, train, t, test_features)
+        train, test = np.sort(canonical[train_at]), np.sort(canonical[test_at])
+        raw[test] = _fit_predict(
+            propensity_model, features, train, t, test, start=propensity_start
+        )
         for arm, mu in ((1, mu1), (0, mu0)):
             arm_train = train[treated[train] == bool(arm)]
-            mu[test] = _fit_predict(outcome_models[arm], features, arm_train, y, test_features)
+            mu[test] = _fit_predict(
+                outcome_models[arm], features, arm_train, y, test,
+                start=_params(outcome_models[arm]),
+            )
     e = _clip(raw, settings.propensity_clip)
     if settings.estimand == "ATE":
         pseudo1 = mu1 + t / e * (y - mu1)
@@ -512,8 +540,10 @@ class _OutcomeEstimator(Estimator):
                     strata=data.treated,
                     n_jobs=self.n_jobs,
                 )
-        del features
-        self.results_ = self._results(data, settings, arms, replicates, treatment, outcome)
+            del features
+            # the diagnostics too: a multi-threaded BLAS wakes its threads for every
+            # small dot product of the balance table (30x slower on a busy machine)
+            self.results_ = self._results(data, settings, arms, replicates, treatment, outcome)
         return self
 
     def _features(self, data: Prepared, settings: _Settings):
