@@ -28,10 +28,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.exceptions import ConvergenceWarning
 from scipy.linalg import cho_factor, cho_solve
 from scipy.special import expit
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
@@ -643,7 +643,8 @@ def fit_logistic(
     factor = _factor(hessian)
     converged = False
     steps = 0
-    for steps in range(1, _MAX_NEWTON_STEPS + 1):
+    while steps < _MAX_NEWTON_STEPS:
+        steps += 1
         step = _solve(factor, hessian, gradient)
         scale = 1.0 + float(np.max(np.abs(beta)))
         moved = float(np.max(np.abs(step)))
@@ -726,9 +727,7 @@ def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> 
     return fit
 
 
-def linear_predictor(
-    fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None
-) -> np.ndarray:
+def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """``b0 + X[rows] b`` (all rows by default), over row blocks."""
     if X.shape[1] == 0:
         X = np.zeros((X.shape[0], 1))
@@ -769,7 +768,9 @@ def fit_ridge(
     _symmetric(gram)
     gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
     beta = _solve(_factor(gram), gram, moment)
-    return LogisticFit(intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True)
+    return LogisticFit(
+        intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True
+    )
 
 
 def _with_intercept(X: np.ndarray) -> np.ndarray:

@@ -55,8 +55,8 @@ from techeval.estimators._nuisance import (
     boosting_frame,
     build_design,
     predict_logistic,
-    propensity_fit,
     prepare,
+    propensity_fit,
     score_correction,
 )
 from techeval.estimators.base import Estimator
@@ -332,13 +332,15 @@ def _core_aipw(settings, features, treated, y, kind, seed, need_influence) -> _A
     canonical = _canonical_order(features, y, t)
     for train_at, test_at in folds.split(np.zeros(n), treated[canonical]):
         train, test = np.sort(canonical[train_at]), np.sort(canonical[test_at])
-        raw[test] = _fit_predict(
-            propensity_model, features, train, t, test, start=propensity_start
-        )
+        raw[test] = _fit_predict(propensity_model, features, train, t, test, start=propensity_start)
         for arm, mu in ((1, mu1), (0, mu0)):
             arm_train = train[treated[train] == bool(arm)]
             mu[test] = _fit_predict(
-                outcome_models[arm], features, arm_train, y, test,
+                outcome_models[arm],
+                features,
+                arm_train,
+                y,
+                test,
                 start=_params(outcome_models[arm]),
             )
     e = _clip(raw, settings.propensity_clip)
