@@ -363,7 +363,8 @@ def row_validate(context: Context) -> list[Line]:
     lines = []
     for suffix, name, limit in (("parquet", "Parquet", 10.0), ("csv", "CSV", 25.0)):
         path = context.synth_file(context.sizes.cases, suffix)
-        command = [context.techeval, "validate", str(path)]
+        # the target is for a first read: the CSV is parsed, not taken from the cache
+        command = [context.techeval, "validate", str(path), "--no-cache"]
         label = f"validate-{suffix}"
         children = repeated(
             context, lambda command=command, label=label: context.child(command, label=label)
@@ -371,6 +372,19 @@ def row_validate(context: Context) -> list[Line]:
         work = f"`techeval validate`, {context.sizes.cases:,} rows, {name}"
         target = f"≤ {limit:.0f} s, peak ≤ 3 GB"
         lines.append(judged_on_time(work, target, limit, 3 * GB, children))
+    # the same CSV read again: the parsed table comes from the per-user cache
+    path = context.synth_file(context.sizes.cases, "csv")
+    command = [context.techeval, "validate", str(path)]
+    context.child(command, label="validate-csv-fill-cache")  # fills the cache, untimed
+    children = repeated(context, lambda: context.child(command, label="validate-csv-cached"))
+    work = f"`techeval validate`, {context.sizes.cases:,} rows, CSV read again (cached parse)"
+    line = judged_on_time(work, "(for reference)", 25.0, 3 * GB, children)
+    line.met = None
+    line.details.append(
+        "the first read kept the parsed table as Parquet in the cache (keyed by the "
+        "file's SHA-256); validation runs in full"
+    )
+    lines.append(line)
     return lines
 
 
@@ -378,7 +392,7 @@ def row_quick(context: Context) -> list[Line]:
     path = context.synth_file(context.sizes.cases, "csv")
     command = [
         context.techeval, "run", str(ROOT / "protocols" / "quick-v1.yaml"), "--cases", str(path),
-        "--out", str(context.path("quick-v1")), "--overwrite", "--quiet",
+        "--out", str(context.path("quick-v1")), "--overwrite", "--quiet", "--no-cache",
     ]  # fmt: skip
     children = repeated(context, lambda: context.child(command, label="quick-v1"))
     work = f"`techeval run quick-v1`, {context.sizes.cases:,} cases (CSV)"
@@ -761,6 +775,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="techeval-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
+    # every child parses CSV files through a cache of its own, never the user's
+    os.environ["TECHEVAL_CACHE_DIR"] = str(folder / "csv-cache")
     formats, formats_note = available_formats(sys.executable)
     context = Context(
         python=sys.executable,

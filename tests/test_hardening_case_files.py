@@ -9,11 +9,14 @@ memory run it in a subprocess.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import pickle
+import struct
 import sys
 import time
 import zipfile
+import zlib
 
 import openpyxl
 import pandas as pd
@@ -476,3 +479,122 @@ def test_parquet_that_would_expand_over_the_cap_is_refused_from_its_metadata(tmp
     with pytest.raises(CaseFileError, match="uncompressed, over the"):
         read_table(path, max_bytes=1_000_000)
     assert len(read_table(path, max_bytes=10_000_000).frame) == len(frame)
+
+
+# ---- Excel: a zip whose records understate a member's size -----------------------------------
+
+_SHEET = "xl/worksheets/sheet1.xml"
+_INFLATED_MIB = 256
+
+
+@pytest.fixture(scope="module")
+def honest_big_workbook(tmp_path_factory):
+    """A workbook whose sheet inflates to 256 MiB (spaces before the rows), 250 KiB on disk.
+
+    Its zip records are honest: the ratio check refuses it as it is. Built once per
+    module; each test forges its own copy of the bytes. Returns the bytes, the sheet's
+    real inflated size (counted in a stream) and its first 4 KiB.
+    """
+    folder = tmp_path_factory.mktemp("forged")
+    source = folder / "plain.xlsx"
+    pd.DataFrame(VALID_ROWS, columns=HEADER, dtype="str").to_excel(source, index=False)
+    path = folder / "big.xlsx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename != _SHEET:
+                out.writestr(info.filename, data)
+                continue
+            head, tag, rows = data.partition(b"<sheetData>")
+            with out.open(_SHEET, "w") as sheet:
+                sheet.write(head + tag)
+                for _ in range(_INFLATED_MIB):
+                    sheet.write(b" " * 1024**2)
+                sheet.write(rows)
+    raw = path.read_bytes()
+    return raw, *_inflated_bytes(raw)
+
+
+@pytest.fixture(scope="module")
+def baseline_mb(tmp_path_factory):
+    return _baseline_mb(tmp_path_factory.mktemp("baseline"))
+
+
+def _forge(raw: bytes, *, size: int, crc: int | None, records: tuple[str, ...]) -> bytes:
+    """Write ``size`` (and ``crc``) over the sheet's sizes in the ``records`` named.
+
+    ``"central"``: its central-directory entry (what Python's zipfile and openpyxl
+    believe); ``"local"``: its local file header (what streaming unzippers believe).
+    Offsets from the ZIP specification (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).
+    """
+    forged = bytearray(raw)
+    info = zipfile.ZipFile(io.BytesIO(raw)).getinfo(_SHEET)
+    if "local" in records:
+        assert forged[info.header_offset : info.header_offset + 4] == b"PK\x03\x04"
+        struct.pack_into("<I", forged, info.header_offset + 22, size)
+        if crc is not None:
+            struct.pack_into("<I", forged, info.header_offset + 14, crc)
+    if "central" in records:
+        end = raw.rindex(b"PK\x05\x06")
+        (entry,) = struct.unpack_from("<I", raw, end + 16)
+        while True:
+            assert forged[entry : entry + 4] == b"PK\x01\x02"
+            name_length, extra_length, comment_length = struct.unpack_from("<HHH", raw, entry + 28)
+            if raw[entry + 46 : entry + 46 + name_length] == _SHEET.encode():
+                break
+            entry += 46 + name_length + extra_length + comment_length
+        struct.pack_into("<I", forged, entry + 24, size)
+        if crc is not None:
+            struct.pack_into("<I", forged, entry + 16, crc)
+    return bytes(forged)
+
+
+def _inflated_bytes(raw: bytes) -> tuple[int, bytes]:
+    """How far the sheet really inflates (counted in a stream), and its first 4 KiB."""
+    info = zipfile.ZipFile(io.BytesIO(raw)).getinfo(_SHEET)
+    name_length, extra_length = struct.unpack_from("<HH", raw, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    stream = io.BytesIO(raw[start : start + info.compress_size])
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    total, head = 0, b""
+    while chunk := stream.read(1 << 16):
+        while chunk:
+            out = inflate.decompress(chunk, 1 << 20)
+            total += len(out)
+            if len(head) < 4096:
+                head = (head + out)[:4096]
+            chunk = inflate.unconsumed_tail
+    return total, head
+
+
+@pytest.mark.parametrize(
+    ("records", "with_crc", "fragments"),
+    [
+        # Python's zipfile trusts the central directory: it stops at 4 KiB and the
+        # checksum of those 4 KiB is not the recorded one
+        (("central",), False, ("damaged or forged", "Bad CRC-32", _SHEET)),
+        (("central", "local"), False, ("damaged or forged", "Bad CRC-32", _SHEET)),
+        # the checksum forged too, for the first 4 KiB: the sheet ends mid-XML
+        (("central", "local"), True, ("cannot be read", "no element found")),
+        # only the local header lies: the central directory gives the ratio away
+        (("local",), False, ("looks like a zip bomb", _SHEET)),
+    ],
+)
+def test_excel_whose_zip_understates_a_member_size_is_refused_in_small_memory(
+    honest_big_workbook, baseline_mb, tmp_path, records, with_crc, fragments
+):
+    raw, total, head = honest_big_workbook
+    assert total > _INFLATED_MIB * 1024**2  # the forged file really is a bomb
+    declared = 4096
+    crc = zlib.crc32(head[:declared]) if with_crc else None
+    path = tmp_path / "forged.xlsx"
+    path.write_bytes(_forge(raw, size=declared, crc=crc, records=records))
+    sheet = zipfile.ZipFile(path).getinfo(_SHEET)
+    assert sheet.file_size == (declared if "central" in records else total)
+    started = time.perf_counter()
+    result, peak_mb = _measured_cli("validate", path)
+    elapsed = time.perf_counter() - started
+    assert_refused(result, *fragments, str(path))
+    assert elapsed < 15, elapsed
+    # inflating the sheet would hold over 256 MiB of text; reading stops at 4 KiB
+    assert peak_mb < baseline_mb + 64, (peak_mb, baseline_mb)

@@ -50,6 +50,17 @@ def _root(
     """Evaluate special investigative techniques: conviction outcome, cost and harm."""
 
 
+#: --no-cache, on every command that reads a case file
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Parse a CSV file afresh, without reading or filling the per-user cache of "
+        "parsed case files (see `techeval cache info`).",
+    ),
+]
+
+
 # ---- commands -------------------------------------------------------------------------
 
 
@@ -121,19 +132,22 @@ def validate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable summary instead.")
     ] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Check a case file against the canonical case record; list every row set aside and why.
 
     Exit code 0 when every row is usable, 2 when any row is set aside or the file is unusable.
     """
     from techeval.cases import load_cases
+    from techeval.cases.cache import caching
     from techeval.cli_output import parse_mapping, print_validation
 
-    report = load_cases(
-        cases,
-        columns=parse_mapping(columns, what="--columns"),
-        aliases=parse_mapping(alias, what="--alias"),
-    )
+    with caching(not no_cache):
+        report = load_cases(
+            cases,
+            columns=parse_mapping(columns, what="--columns"),
+            aliases=parse_mapping(alias, what="--alias"),
+        )
     if set_aside is not None:
         report.write_set_aside(set_aside)
     print_validation(report, console, as_json=as_json, set_aside_path=set_aside)
@@ -167,16 +181,19 @@ def effect(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the primary result row as JSON.")
     ] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Adjusted effect of a binary treatment on an outcome in any table."""
     import json
 
+    from techeval.cases.cache import caching
     from techeval.effect import make_estimator, read_data
     from techeval.results import canonical_value, results_frame
 
     names = [c.strip() for c in covariates.split(",") if c.strip()]
     estimator = make_estimator(method, estimand=estimand, random_state=seed)
-    frame, notes = read_data(data)
+    with caching(not no_cache):
+        frame, notes = read_data(data)
     results = estimator.fit(frame, treatment=treatment, outcome=outcome, covariates=names).results_
     if as_json:
         typer.echo(json.dumps(canonical_value(results[0].to_dict()), indent=2, ensure_ascii=False))
@@ -245,11 +262,13 @@ def run(
         bool, typer.Option("--overwrite", help="Replace the contents of a non-empty --out.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Run a standard protocol on a case file and write result.json, results.csv and run.log.
 
     Exit code 0 when the run completes, 2 for a bad protocol, case file or option.
     """
+    from techeval.cases.cache import caching
     from techeval.progress import StepProgress
     from techeval.protocols.model import load_protocol
     from techeval.protocols.run import (
@@ -265,7 +284,7 @@ def run(
     backend = check_backend(backend or loaded.protocol.inference.backend)
     check_output_folder(out, overwrite=overwrite)
     # one bar per step (validation, estimation, synthesis, rendering) on standard error
-    with StepProgress(err_console, quiet=quiet) as show:
+    with StepProgress(err_console, quiet=quiet) as show, caching(not no_cache):
         outcome = run_protocol(loaded, cases, seed=seed, backend=backend, progress=show)
         folder = write_outputs(outcome, out, overwrite=overwrite, formats=chosen, progress=show)
     if quiet:
@@ -437,6 +456,35 @@ def protocols_show(
     loaded = load_protocol(name, check_estimators=False)
     typer.echo(f"# {loaded.path}\n# sha256 {loaded.sha256}")
     typer.echo(loaded.text, nl=not loaded.text.endswith("\n"))
+
+
+cache_app = typer.Typer(
+    help="The per-user cache of parsed CSV case files: where it is, what it holds.",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Show where the cache is, how many case files it holds and their size."""
+    from techeval.cases.cache import cache_info as describe
+
+    for line in describe().lines():
+        typer.echo(line)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached case table (the CSV files themselves are untouched)."""
+    from techeval.cases.cache import cache_location, clear_cache
+
+    folder, status = cache_location()
+    if folder is None:
+        typer.echo(f"no cache of parsed CSV files: {status}")
+        return
+    removed, freed = clear_cache()
+    typer.echo(f"removed {removed} cached case tables ({freed / 1024**2:,.1f} MB) from {folder}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,8 @@ confidence interval means the same thing whichever estimator produced it.
   bootstrap with per-replicate seeds from :class:`numpy.random.SeedSequence` (results do
   not depend on the number of workers), run through joblib so the back-end is
   pluggable (``with joblib.parallel_config(backend=...)``); percentile, basic and BCa
-  intervals.
+  intervals. Inside :func:`report_replicates` every bootstrap also reports each finished
+  replicate (for progress bars; nothing else changes).
 * :func:`monte_carlo_summary` — bias, coverage and rejection rate of a simulation
   study, each with its Monte Carlo standard error.
 """
@@ -19,7 +20,9 @@ confidence interval means the same thing whichever estimator produced it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,6 +117,48 @@ def wald_from_influence(
 
 # ---- bootstrap ----------------------------------------------------------------------------
 
+#: ``advance(done, total)``: called with ``done == 0`` when a bootstrap of ``total``
+#: replicates starts, then once per finished replicate with ``done`` = 1, 2, ..., total.
+ReplicateProgress = Callable[[int, int], None]
+
+_replicate_progress: ContextVar[ReplicateProgress | None] = ContextVar(
+    "techeval_replicate_progress", default=None
+)
+
+
+@contextmanager
+def report_replicates(advance: ReplicateProgress | None) -> Iterator[None]:
+    """Within the block, every :func:`bootstrap_replicates` call reports its replicates.
+
+    Parameters
+    ----------
+    advance
+        Called as ``advance(0, total)`` when a bootstrap of ``total`` replicates starts
+        and ``advance(done, total)`` after each finished replicate, in the calling
+        process (replicates run by joblib workers are counted as their results arrive).
+        ``None`` reports nothing. It never sees a seed or a value, so the replicates
+        are the same with or without it.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> with report_replicates(lambda done, total: calls.append(done)):
+    ...     _ = bootstrap_replicates(lambda rows, seed: rows.mean(), 10, n_replicates=3,
+    ...                              random_state=0)
+    >>> calls
+    [0, 1, 2, 3]
+    """
+    token = _replicate_progress.set(advance)
+    try:
+        yield
+    finally:
+        _replicate_progress.reset(token)
+
+
+def replicate_progress() -> ReplicateProgress | None:
+    """The callback set by the innermost :func:`report_replicates` block, or ``None``."""
+    return _replicate_progress.get()
+
 
 def spawn_seeds(
     random_state: int | np.random.Generator | None, n: int
@@ -184,6 +229,11 @@ def bootstrap_replicates(
     -------
     numpy.ndarray
         Shape ``(n_replicates, k)``; replicates whose statistic failed are ``nan``.
+
+    Notes
+    -----
+    Inside a :func:`report_replicates` block each replicate is reported as its chunk's
+    results arrive; the seeds, the chunks and the order of the values do not change.
     """
     if n_replicates < 2:
         raise ValueError("n_replicates must be at least 2")
@@ -196,11 +246,21 @@ def bootstrap_replicates(
     n_chunks = min(n_replicates, 32)
     chunks = [seeds[i::n_chunks] for i in range(n_chunks)]
     order = [list(range(n_replicates))[i::n_chunks] for i in range(n_chunks)]
-    results = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(statistic, groups, c) for c in chunks)
+    advance = _replicate_progress.get()
+    if advance:
+        advance(0, n_replicates)
+    done = 0
+    # a generator, so finished chunks are counted while later ones still run
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_run_chunk)(statistic, groups, c) for c in chunks
+    )
     values: list[np.ndarray | None] = [None] * n_replicates
     for positions, chunk_values in zip(order, results, strict=True):
         for position, value in zip(positions, chunk_values, strict=True):
             values[position] = value
+            done += 1
+            if advance:
+                advance(done, n_replicates)
     return np.vstack([np.atleast_1d(v) for v in values])
 
 

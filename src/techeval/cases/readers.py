@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from techeval.cases.cache import cached_read
 from techeval.errors import CaseFileError
 
 #: Largest file read at all; larger files are refused before reading (bytes). A case
@@ -69,7 +70,9 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
 
 
-def read_table(source: str | Path, *, max_bytes: int | None = None) -> RawTable:
+def read_table(
+    source: str | Path, *, max_bytes: int | None = None, cache: bool | None = None
+) -> RawTable:
     """Read a case table from a file path or a SQLAlchemy URL.
 
     Parameters
@@ -81,6 +84,10 @@ def read_table(source: str | Path, *, max_bytes: int | None = None) -> RawTable:
     max_bytes
         Files larger than this are refused before any reading (default
         :data:`MAX_FILE_BYTES`; for Parquet, the uncompressed size).
+    cache
+        For CSV/TSV files: ``False`` parses afresh without the per-user cache, ``None``
+        follows :func:`techeval.cases.cache.caching` and ``TECHEVAL_CACHE_DIR`` (see
+        :func:`read_csv`). Other sources are never cached.
 
     Returns
     -------
@@ -121,7 +128,7 @@ def read_table(source: str | Path, *, max_bytes: int | None = None) -> RawTable:
     if suffix in _EXCEL_SUFFIXES:
         return read_excel(path)
     if suffix in _CSV_SUFFIXES:
-        return read_csv(path)
+        return read_csv(path, cache=cache)
     if suffix in {".xls"}:
         raise CaseFileError(
             "old-style .xls workbooks are not read", where=str(path), hint="Save it as .xlsx or CSV"
@@ -142,7 +149,7 @@ _SNIFF_BYTES = 1 << 16
 _BLOCK_BYTES = 1 << 20
 
 
-def read_csv(path: Path) -> RawTable:
+def read_csv(path: Path, *, cache: bool | None = None) -> RawTable:
     """Read a delimited text file with every cell kept as text.
 
     The encoding is UTF-8 (with or without a byte-order mark) or UTF-16 with its
@@ -153,6 +160,19 @@ def read_csv(path: Path) -> RawTable:
     The file is streamed: only the first 64 KiB are read to check for binary data and
     to find the header, one streaming pass checks the encoding, and pandas then parses
     from the file, so memory holds the table and never a second copy of the file.
+
+    A file read before is not parsed again: the table and notes come from the per-user
+    cache, keyed by the SHA-256 of the file's bytes (:mod:`techeval.cases.cache`;
+    ``cache=False`` or ``TECHEVAL_CACHE_DIR=off`` turns it off).
+    """
+    frame, notes = cached_read(path, _parse_csv, enabled=cache)
+    return RawTable(frame=frame, source=str(path), notes=notes)
+
+
+def _parse_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The table and reading notes of :func:`read_csv`, parsed from the file.
+
+    The notes never name the path: the cache gives them to any file with these bytes.
     """
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
@@ -232,7 +252,7 @@ def read_csv(path: Path) -> RawTable:
     frame.columns = stripped
     if delimiter != ",":
         notes.append(f"fields are separated by {_DELIMITER_NAMES[delimiter]}")
-    return RawTable(frame=frame.fillna(""), source=str(path), notes=notes)
+    return frame.fillna(""), notes
 
 
 def _is_utf8(path: Path) -> bool:
@@ -393,6 +413,13 @@ def _excel_problem(exc: BaseException) -> str:
             return (
                 "the workbook's XML declares entities or a document type, which techeval "
                 "refuses (XML entity expansion and external entities are attacks)"
+            )
+        if isinstance(link, zipfile.BadZipFile):
+            # zipfile inflates a member only up to the size the archive declares, so a
+            # forged size ends here (checksum mismatch), never in a memory blow-up
+            return (
+                f"the workbook's zip archive is damaged or forged ({_first_line(link)}): "
+                "a member does not match the size or checksum the archive records for it"
             )
     detail = chain[-1]
     return f"the workbook cannot be read ({type(detail).__name__}: {_first_line(detail)})"

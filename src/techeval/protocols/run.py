@@ -19,7 +19,9 @@ import math
 import os
 import platform
 import shutil
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -441,15 +443,27 @@ def _run_task(task: _Task, frame: pd.DataFrame) -> _TaskOutput:
 
 
 def _run_unit(
-    unit: Sequence[tuple[int, _Task]], frame: pd.DataFrame
+    unit: Sequence[tuple[int, _Task]],
+    frame: pd.DataFrame,
+    replicates: Callable[[int, int], None] | None = None,
 ) -> list[tuple[int, _TaskOutput]]:
-    """Run tasks in order in one process (a worker, or the main process)."""
+    """Run tasks in order in one process (a worker, or the main process).
+
+    ``replicates`` receives every bootstrap replicate the tasks run (progress only; see
+    :func:`_forward_replicates`).
+    """
     from threadpoolctl import threadpool_limits
+
+    from techeval.inference import report_replicates
 
     # one BLAS thread: on a busy machine oversubscribed BLAS threads collapse; the
     # parallelism is across tasks (and replicates), never inside a matrix product
-    with threadpool_limits(limits=1):
-        return [(index, _run_task(task, frame)) for index, task in unit]
+    try:
+        with threadpool_limits(limits=1), report_replicates(replicates):
+            return [(index, _run_task(task, frame)) for index, task in unit]
+    finally:
+        if isinstance(replicates, _SendReplicates):
+            replicates.close()
 
 
 def _units(tasks: Sequence[_Task]) -> list[list[int]]:
@@ -479,7 +493,11 @@ def _execute(
     progress: Progress | None,
 ) -> list[_TaskOutput]:
     """Run every task, in parallel units on the back-end; outputs in task order."""
+    from techeval.inference import replicate_progress
+
     outputs: list[_TaskOutput | None] = [None] * len(tasks)
+    # set by techeval.progress.StepProgress (None when quiet or without a display)
+    advance = replicate_progress()
     units = _units(tasks)
     done = 0
 
@@ -493,7 +511,8 @@ def _execute(
 
     if backend == "local" and n_jobs == 1:
         for unit in units:
-            finished(_run_unit([(i, tasks[i]) for i in unit], frames[tasks[unit[0]].technique]))
+            frame = frames[tasks[unit[0]].technique]
+            finished(_run_unit([(i, tasks[i]) for i in unit], frame, advance))
         return outputs  # type: ignore[return-value]
 
     from joblib import Parallel, delayed
@@ -504,23 +523,147 @@ def _execute(
             return replace(task, params={**task.params, "n_jobs": 1})
         return task
 
-    jobs = (
-        delayed(_run_unit)(
-            [(i, sequential(tasks[i])) for i in unit], frames[tasks[unit[0]].technique]
+    with (
+        _backend(backend, n_jobs) as (workers, client),
+        _forward_replicates(advance, client) as replicates,
+    ):
+        jobs = (
+            delayed(_run_unit)(
+                [(i, sequential(tasks[i])) for i in unit],
+                frames[tasks[unit[0]].technique],
+                replicates,
+            )
+            for unit in units
         )
-        for unit in units
-    )
-    with _backend(backend, n_jobs) as workers:
         for results in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
             finished(results)
     return outputs  # type: ignore[return-value]
 
 
 @contextmanager
-def _backend(backend: str, n_jobs: int) -> Iterator[int]:
-    """The joblib back-end the units run on; yields the number of workers to use.
+def _forward_replicates(
+    advance: Callable[[int, int], None] | None, client: Any
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A picklable stand-in for ``advance`` that workers call; their calls reach it here.
 
-    ``local``: joblib's loky processes, one BLAS thread each. ``dask``: a
+    Bootstrap replicates run inside the units, in worker processes, where the parent's
+    progress callback does not exist. On loky each unit that bootstraps connects to a
+    :class:`multiprocessing.connection.Listener` here (authenticated with the process
+    key loky workers inherit) and sends ``(done, total)``; a thread per connection
+    passes them on. On dask the workers log them as events on a topic this ``client``
+    subscribes to, which also works with a remote cluster. The messages carry counts
+    only, never data or seeds.
+    """
+    if advance is None:
+        yield None
+        return
+    if client is not None:
+        topic = f"techeval-replicates-{uuid.uuid4().hex}"
+        client.subscribe_topic(topic, lambda event: advance(*event[1]))
+        try:
+            yield _LogReplicates(topic)
+        finally:
+            client.unsubscribe_topic(topic)
+        return
+    from multiprocessing import AuthenticationError, current_process
+    from multiprocessing.connection import Client, Listener
+
+    authkey = bytes(current_process().authkey)
+    readers: list[threading.Thread] = []
+
+    def read(connection: Any, message: tuple[int, int]) -> None:
+        show = True
+        with connection:
+            while True:
+                if show:
+                    try:
+                        advance(*message)
+                    except Exception:
+                        # keep reading: a worker blocked on a full socket would stall the run
+                        logging.getLogger(__name__).exception("the progress display failed")
+                        show = False
+                try:
+                    message = connection.recv()
+                except (EOFError, OSError):
+                    return  # the unit is finished
+
+    def accept(listener: Listener) -> None:
+        while True:
+            try:
+                connection = listener.accept()
+                message = connection.recv()
+            except (AuthenticationError, EOFError, OSError):
+                continue
+            if message is None:  # sent below when every unit has finished
+                connection.close()
+                return
+            reader = threading.Thread(target=read, args=(connection, message), daemon=True)
+            reader.start()
+            readers.append(reader)
+
+    with Listener(authkey=authkey) as listener:
+        accepter = threading.Thread(target=accept, args=(listener,), daemon=True)
+        accepter.start()
+        try:
+            yield _SendReplicates(listener.address)
+        finally:
+            with Client(listener.address, authkey=authkey) as stop:
+                stop.send(None)
+            accepter.join()
+            # finished units have closed their connections; a unit cut short by an
+            # error elsewhere may still run, so do not wait for it long
+            for reader in readers:
+                reader.join(timeout=5)
+
+
+class _SendReplicates:
+    """Worker side of :func:`_forward_replicates` on loky: ``(done, total)`` to the parent."""
+
+    def __init__(self, address: Any):
+        self.address = address
+        self._connection: Any = None
+        self._broken = False
+
+    def __reduce__(self):
+        return (_SendReplicates, (self.address,))
+
+    def __call__(self, done: int, total: int) -> None:
+        from multiprocessing import AuthenticationError, current_process
+        from multiprocessing.connection import Client
+
+        if self._broken:
+            return
+        try:
+            if self._connection is None:
+                authkey = bytes(current_process().authkey)
+                self._connection = Client(self.address, authkey=authkey)
+            self._connection.send((done, total))
+        except (AuthenticationError, EOFError, OSError):
+            self._broken = True  # no display to update; the estimation goes on
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class _LogReplicates:
+    """Worker side of :func:`_forward_replicates` on dask: ``(done, total)`` as an event."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+
+    def __call__(self, done: int, total: int) -> None:
+        from distributed import get_worker
+
+        get_worker().log_event(self.topic, [done, total])
+
+
+@contextmanager
+def _backend(backend: str, n_jobs: int) -> Iterator[tuple[int, Any]]:
+    """The joblib back-end the units run on; yields the number of workers and the client.
+
+    ``local``: joblib's loky processes, one BLAS thread each (no client). ``dask``: a
     ``dask.distributed`` LocalCluster of ``n_jobs`` single-threaded worker processes,
     closed at the end; ``dask:ADDRESS``: an existing cluster's scheduler (its workers
     need techeval installed), left running.
@@ -530,12 +673,12 @@ def _backend(backend: str, n_jobs: int) -> Iterator[int]:
     name, _, address = backend.partition(":")
     if name == "local":
         with parallel_config(backend="loky", inner_max_num_threads=1):
-            yield n_jobs
+            yield n_jobs, None
         return
     client, cluster = _dask_client(address, n_jobs)
     try:
         with parallel_config(backend="dask"):
-            yield max(len(client.scheduler_info().get("workers", {})), 1)
+            yield max(len(client.scheduler_info().get("workers", {})), 1), client
     finally:
         client.close()
         if cluster is not None:
