@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from techeval.estimators._nuisance import GLM, build_design, fit_logistic, fit_ridge
+from techeval.estimators._nuisance import (
+    GLM,
+    build_design,
+    fit_logistic,
+    fit_ridge,
+    propensity_fit,
+    shared_nuisance,
+)
 from techeval.estimators.outcome import AIPW
 
 
@@ -115,17 +122,25 @@ def test_design_is_cached_read_only_and_rebuilt_when_a_cell_changes():
     frame = pd.DataFrame(
         {"offence": ["drugs", "fraud", "arms", "drugs"] * 50, "n": np.arange(200) % 13}
     )
-    first = build_design(frame, spline_knots=5, drop_first=False)
-    again = build_design(frame.copy(), spline_knots=5, drop_first=False)
-    assert again.matrix is first.matrix  # same cells: the cached matrix
-    assert not first.matrix.flags.writeable
-    with pytest.raises(ValueError):
-        first.matrix[0, 0] = 1.0
-    changed = frame.copy()
-    changed.loc[7, "offence"] = "fraud"
-    other = build_design(changed, spline_knots=5, drop_first=False)
-    assert other.matrix is not first.matrix
-    assert not np.array_equal(other.matrix, first.matrix)
+    with shared_nuisance():
+        first = build_design(frame, spline_knots=5, drop_first=False)
+        again = build_design(frame.copy(), spline_knots=5, drop_first=False)
+        assert again.matrix is first.matrix  # same cells: the cached matrix
+        assert not first.matrix.flags.writeable
+        with pytest.raises(ValueError):
+            first.matrix[0, 0] = 1.0
+        changed = frame.copy()
+        changed.loc[7, "offence"] = "fraud"
+        other = build_design(changed, spline_knots=5, drop_first=False)
+        assert other.matrix is not first.matrix
+        assert not np.array_equal(other.matrix, first.matrix)
+        fit = propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0)
+        assert propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0) is fit
+    # nothing is kept outside the block: fresh, writeable matrices every time
+    outside = build_design(frame, spline_knots=5, drop_first=False)
+    assert outside.matrix is not first.matrix and outside.matrix.flags.writeable
+    np.testing.assert_array_equal(outside.matrix, first.matrix)
+    assert build_design(frame, spline_knots=5, drop_first=False).matrix is not outside.matrix
     assert first.names == ["offence=arms", "offence=drugs", "offence=fraud"] + [
         f"n:spline{j}" for j in range(first.matrix.shape[1] - 3)
     ]

@@ -22,7 +22,9 @@ import difflib
 import hashlib
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -221,11 +223,34 @@ class Design:
 #: solver): a block of a few MB stays in cache and no temporary the size of the matrix
 #: is ever allocated.
 _BLOCK_ROWS = 4096
-#: Designs kept for reuse within a process, most recent last. Every estimator of a
-#: protocol run builds the same design for every technique; at a million cases one
-#: build costs seconds and the matrix a few hundred MB, so two are kept.
+#: Designs kept for reuse inside :func:`shared_nuisance`, most recent last. The
+#: estimators of a protocol run build the same design again and again; at a million
+#: cases one build costs seconds and the matrix a few hundred MB, so two are kept.
 _DESIGN_CACHE: OrderedDict[tuple, Design] = OrderedDict()
 _DESIGN_CACHE_SIZE = 2
+_SHARING: ContextVar[bool] = ContextVar("techeval_shared_nuisance", default=False)
+
+
+@contextmanager
+def shared_nuisance() -> Iterator[None]:
+    """Reuse designs, balance matrices and full-data propensity fits inside this block.
+
+    The protocol runner wraps its estimators in it: every estimator of a technique
+    builds the same design and fits the same propensity model, so later ones take the
+    first one's (same cells, same options, same numbers: a cached result is exactly what
+    a fresh computation gives). Everything kept is dropped when the outermost block
+    ends, so nothing outlives a run (and a worker process does not look as if it leaked
+    memory). Outside it nothing is kept.
+    """
+    token = _SHARING.set(True)
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+        if not _SHARING.get():
+            _DESIGN_CACHE.clear()
+            _BALANCE_CACHE.clear()
+            _PROPENSITY_CACHE.clear()
 
 
 def _fingerprint(covariates: pd.DataFrame) -> tuple:
@@ -247,9 +272,12 @@ def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: boo
     once on all rows and reusing it inside cross-fitting folds and bootstrap replicates
     leaks nothing about the outcome.
 
-    The matrix is cached per process (keyed by the cells of ``covariates`` and the
-    options) and shared between callers, so it is read-only: copy it to change it.
+    Inside :func:`shared_nuisance` the matrix is kept (keyed by the cells of
+    ``covariates`` and the options) and shared between callers, so it is read-only
+    there: copy it to change it.
     """
+    if not _SHARING.get():
+        return _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
     key = (_fingerprint(covariates), int(spline_knots), bool(drop_first))
     cached = _DESIGN_CACHE.get(key)
     if cached is not None:
@@ -342,8 +370,11 @@ _BALANCE_CACHE: OrderedDict[tuple, Design] = OrderedDict()
 def balance_matrix(covariates: pd.DataFrame) -> Design:
     """Covariates as analysts read them: numbers as they are, every text level a 0/1 column.
 
-    Cached like :func:`build_design` (read-only, the last one kept).
+    Kept like :func:`build_design` inside :func:`shared_nuisance` (read-only, the last
+    one).
     """
+    if not _SHARING.get():
+        return _balance_matrix(covariates)
     key = _fingerprint(covariates)
     cached = _BALANCE_CACHE.get(key)
     if cached is None:
@@ -690,7 +721,7 @@ def fit_logistic(
     )
 
 
-#: Full-data propensity fits kept for reuse within a process: the naive and
+#: Full-data propensity fits kept inside :func:`shared_nuisance`: the naive and
 #: regression estimators' diagnostics, IPW, and AIPW's cross-fitting folds (which start
 #: from it) all need the same model for a technique.
 _PROPENSITY_CACHE: OrderedDict[tuple, LogisticFit] = OrderedDict()
@@ -705,7 +736,7 @@ def _cached_design_key(X: np.ndarray) -> tuple | None:
 
 
 def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LogisticFit:
-    """The logistic propensity model on all rows, reused while ``X`` is a cached design."""
+    """The logistic propensity model on all rows; reused while ``X`` is a kept design."""
     design_key = _cached_design_key(X)
     key = None
     if design_key is not None:

@@ -454,12 +454,14 @@ def _run_unit(
     """
     from threadpoolctl import threadpool_limits
 
+    from techeval.estimators._nuisance import shared_nuisance
     from techeval.inference import report_replicates
 
     # one BLAS thread: on a busy machine oversubscribed BLAS threads collapse; the
-    # parallelism is across tasks (and replicates), never inside a matrix product
+    # parallelism is across tasks (and replicates), never inside a matrix product.
+    # The unit's estimators share designs and propensity fits (dropped at its end).
     try:
-        with threadpool_limits(limits=1), report_replicates(replicates):
+        with threadpool_limits(limits=1), report_replicates(replicates), shared_nuisance():
             return [(index, _run_task(task, frame)) for index, task in unit]
     finally:
         if isinstance(replicates, _SendReplicates):
@@ -510,9 +512,14 @@ def _execute(
                 progress(_label(tasks[index]), done, len(tasks))
 
     if backend == "local" and n_jobs == 1:
-        for unit in units:
-            frame = frames[tasks[unit[0]].technique]
-            finished(_run_unit([(i, tasks[i]) for i in unit], frame, advance))
+        from techeval.estimators._nuisance import shared_nuisance
+
+        # in one process every unit shares designs and propensity fits: the techniques'
+        # estimators build the same design (kept until the last unit ends)
+        with shared_nuisance():
+            for unit in units:
+                frame = frames[tasks[unit[0]].technique]
+                finished(_run_unit([(i, tasks[i]) for i in unit], frame, advance))
         return outputs  # type: ignore[return-value]
 
     from joblib import Parallel, delayed
