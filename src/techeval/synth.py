@@ -35,6 +35,7 @@ import dataclasses
 import functools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,11 @@ def _scenario(name: str) -> _Scenario:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    """``1 / (1 + exp(-x))``, the same bits, in one buffer instead of three."""
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 # ---- step 1: covariates ---------------------------------------------------------------
@@ -234,16 +239,20 @@ class _Covariates:
     threat_level: np.ndarray  # 1..5
     transnational: np.ndarray  # bool
 
-    @property
+    # Derived columns are computed once per draw: the generator asks for them many
+    # times, and at 10⁶ cases each recomputation costs milliseconds.
+    @functools.cached_property
     def log_suspects(self) -> np.ndarray:
         return np.log(self.n_suspects)
 
-    @property
+    @functools.cached_property
     def has_high_level(self) -> np.ndarray:
         return self.high_level_targets > 0
 
     def is_offence(self, *names: str) -> np.ndarray:
-        return np.isin(self.offence, [_OFF[n] for n in names])
+        chosen = np.zeros(_N_OFF, dtype=bool)
+        chosen[[_OFF[n] for n in names]] = True
+        return chosen[self.offence]
 
 
 def _categorical(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
@@ -265,8 +274,9 @@ def _draw_covariates(rng: np.random.Generator, n: int) -> _Covariates:
         + 0.95 * rng.standard_normal(n)
     )
     n_suspects = np.clip(np.ceil(np.exp(log_size)), 1, _MAX_SUSPECTS).astype(np.int64)
+    log_suspects = np.log(n_suspects)
     hier = structure == _HIER
-    p_high = _sigmoid(-1.6 + 1.2 * hier + 0.6 * (structure == _NETWORK) + 0.35 * np.log(n_suspects))
+    p_high = _sigmoid(-1.6 + 1.2 * hier + 0.6 * (structure == _NETWORK) + 0.35 * log_suspects)
     has_high = rng.random(n) < p_high
     extra_high = rng.binomial(n_suspects - 1, 0.04)
     high_level_targets = np.where(has_high, np.minimum(1 + extra_high, n_suspects), 0).astype(
@@ -275,7 +285,7 @@ def _draw_covariates(rng: np.random.Generator, n: int) -> _Covariates:
     latent_threat = (
         0.5 * hier
         + 0.3 * (structure == _NETWORK)
-        + 0.35 * np.log(n_suspects)
+        + 0.35 * log_suspects
         + 0.5 * has_high
         + 0.4 * transnational
         + _THREAT_OFFENCE[offence]
@@ -370,7 +380,7 @@ def _propensities(cov: _Covariates, scenario: _Scenario) -> np.ndarray:
         ],
         axis=1,
     )
-    terms += _PROPENSITY_OFFENCE[:, cov.offence].T
+    terms += _PROPENSITY_OFFENCE.T[cov.offence]
     logit = _PROPENSITY_INTERCEPT + scenario.assignment_confounding * terms
     return np.clip(_sigmoid(logit), scenario.clip, 1.0 - scenario.clip)
 
@@ -414,15 +424,32 @@ class _Linear:
     high_level: np.ndarray
     disrupted: np.ndarray
     excluded: np.ndarray
-    #: technique effects on each logit scale, shape (n, 4)
-    tau_conviction: np.ndarray
-    tau_high_level: np.ndarray
-    tau_disrupted: np.ndarray
-    tau_excluded: np.ndarray
+    #: technique effects on each logit scale, one per technique in :data:`TECHNIQUES`
+    #: order: an array over cases, or a number where the effect is the same in all
+    tau_conviction: tuple[np.ndarray | float, ...]
+    tau_high_level: tuple[np.ndarray | float, ...]
+    tau_disrupted: tuple[np.ndarray | float, ...]
+    tau_excluded: tuple[np.ndarray | float, ...]
     #: interaction of ES and UC on the conviction logit (diminishing returns)
     es_uc_interaction: float
-    harm_log_rate: dict[str, np.ndarray]
-    log_rate_ratio: dict[str, np.ndarray]
+
+    def rows(self, rows: slice) -> _Linear:
+        """The predictors of the cases in ``rows`` (views, not copies)."""
+
+        def part(effects: tuple[np.ndarray | float, ...]) -> tuple[np.ndarray | float, ...]:
+            return tuple(e[rows] if isinstance(e, np.ndarray) else e for e in effects)
+
+        return dataclasses.replace(
+            self,
+            conviction=self.conviction[rows],
+            high_level=self.high_level[rows],
+            disrupted=self.disrupted[rows],
+            excluded=self.excluded[rows],
+            tau_conviction=part(self.tau_conviction),
+            tau_high_level=part(self.tau_high_level),
+            tau_disrupted=part(self.tau_disrupted),
+            tau_excluded=part(self.tau_excluded),
+        )
 
 
 def _linear_predictors(cov: _Covariates, scenario: _Scenario) -> _Linear:
@@ -436,7 +463,9 @@ def _linear_predictors(cov: _Covariates, scenario: _Scenario) -> _Linear:
     drug_arms = cov.is_offence("drug_trafficking", "arms_trafficking")
     sev = scenario.outcome_confounding
     eff = scenario.effect
-    n = len(cov.year)
+
+    def effects(*by_technique: np.ndarray | float) -> tuple[np.ndarray | float, ...]:
+        return tuple(eff * tau for tau in by_technique)
 
     # Hard cases (severe, hierarchical, with high-level targets) convict less often —
     # the same signals that attract special techniques: confounding by indication.
@@ -447,20 +476,15 @@ def _linear_predictors(cov: _Covariates, scenario: _Scenario) -> _Linear:
         + 0.03 * (cov.year - 2014.5)
         + sev * (-0.45 * hier - 0.25 * network - 0.35 * high - 0.30 * threat + 0.10 * log_n)
     )
-    tau_conviction = eff * np.stack(
-        [
-            # ES helps most against hierarchical groups, least against loose ones
-            0.15 + 0.55 * hier + 0.30 * network - 0.10 * loose + 0.20 * drug_arms,
-            0.25
-            + 0.20
-            * cov.is_offence(
-                "drug_trafficking", "arms_trafficking", "counterfeiting", "corruption"
-            ),
-            # controlled delivery works in drug cases and little elsewhere
-            0.03 + 0.75 * drug + 0.30 * cov.is_offence("migrant_smuggling", "arms_trafficking"),
-            0.25 + 0.25 * high,
-        ],
-        axis=1,
+    tau_conviction = effects(
+        # ES helps most against hierarchical groups, least against loose ones
+        0.15 + 0.55 * hier + 0.30 * network - 0.10 * loose + 0.20 * drug_arms,
+        0.25
+        + 0.20
+        * cov.is_offence("drug_trafficking", "arms_trafficking", "counterfeiting", "corruption"),
+        # controlled delivery works in drug cases and little elsewhere
+        0.03 + 0.75 * drug + 0.30 * cov.is_offence("migrant_smuggling", "arms_trafficking"),
+        0.25 + 0.25 * high,
     )
     # P(high-level conviction | conviction), only for cases with high-level targets
     high_level = (
@@ -469,36 +493,18 @@ def _linear_predictors(cov: _Covariates, scenario: _Scenario) -> _Linear:
         - 0.3 * sev * hier
         + 0.3 * np.log(np.maximum(cov.high_level_targets, 1))
     )
-    tau_high_level = eff * np.stack(
-        [
-            0.10 + 0.45 * hier + 0.15 * network,
-            0.25 + np.zeros(n),
-            0.20 * drug,
-            # witness testimony is what convicts high-level figures (para 43)
-            0.95 + np.zeros(n),
-        ],
-        axis=1,
+    tau_high_level = effects(
+        0.10 + 0.45 * hier + 0.15 * network,
+        0.25,
+        0.20 * drug,
+        # witness testimony is what convicts high-level figures (para 43)
+        0.95,
     )
     disrupted = -1.5 + 0.3 * loose - 0.25 * sev * hier - 0.1 * sev * threat
-    tau_disrupted = eff * np.stack(
-        [0.20 + 0.10 * hier, 0.10 + np.zeros(n), 0.15 * drug, 0.10 + np.zeros(n)], axis=1
-    )
+    tau_disrupted = effects(0.20 + 0.10 * hier, 0.10, 0.15 * drug, 0.10)
     regime = _JUR_REGIME[cov.jurisdiction]
     excluded = -3.3 - 0.6 * regime + 0.1 * threat
-    tau_excluded = eff * np.stack(
-        [0.9 - 0.5 * regime, 0.5 + np.zeros(n), 0.3 + np.zeros(n), 0.1 + np.zeros(n)], axis=1
-    )
-
-    harm_log_rate = {}
-    log_rate_ratio = {}
-    for harm, base in _HARM_BASE_RATE.items():
-        harm_log_rate[harm] = (
-            math.log(base)
-            + 0.12 * threat
-            + 0.15 * hier
-            + 0.10 * cov.is_offence("drug_trafficking", "arms_trafficking")
-        )
-        log_rate_ratio[harm] = eff * np.log(np.asarray(_HARM_RATE_RATIO[harm]))
+    tau_excluded = effects(0.9 - 0.5 * regime, 0.5, 0.3, 0.1)
     return _Linear(
         conviction=conviction,
         high_level=high_level,
@@ -509,8 +515,6 @@ def _linear_predictors(cov: _Covariates, scenario: _Scenario) -> _Linear:
         tau_disrupted=tau_disrupted,
         tau_excluded=tau_excluded,
         es_uc_interaction=-0.15 * eff,
-        harm_log_rate=harm_log_rate,
-        log_rate_ratio=log_rate_ratio,
     )
 
 
@@ -520,32 +524,92 @@ _DISRUPT_IF_CONVICTED = 0.8
 _DISRUPT_IF_HIGH_LEVEL = 1.7
 
 
-def _probabilities(lin: _Linear, cov: _Covariates, treated: np.ndarray) -> dict[str, np.ndarray]:
-    """Expected P(outcome) per case for a technique matrix ``treated`` (n, 4)."""
-    t = treated.astype(np.float64)
+def _technique_sum(
+    tau: tuple[np.ndarray | float, ...], treated: list[np.ndarray | float]
+) -> np.ndarray:
+    """Σ_k tau[k]·treated[k], added in technique order.
+
+    The same bits as ``(tau * t).sum(axis=1)`` for (n, 4) matrices (numpy adds a row of
+    four left to right), without the slow reduction over short rows or the matrices.
+    """
+    total = tau[0] * treated[0]
+    for k in range(1, len(treated)):
+        total += tau[k] * treated[k]
+    return total
+
+
+def _probabilities(
+    lin: _Linear, has_high_level: np.ndarray, treated: list[np.ndarray | float]
+) -> dict[str, np.ndarray]:
+    """What :func:`_realise` needs, per case, for the technique indicators ``treated``.
+
+    ``treated`` holds per technique, in :data:`TECHNIQUES` order, a 0/1 float array
+    over cases or one number for all cases; ``has_high_level`` marks the cases with
+    high-level targets.
+    """
     p_conv = _sigmoid(
         lin.conviction
-        + (lin.tau_conviction * t).sum(axis=1)
-        + lin.es_uc_interaction * t[:, _ES] * t[:, _UC]
+        + _technique_sum(lin.tau_conviction, treated)
+        + lin.es_uc_interaction * treated[_ES] * treated[_UC]
     )
     p_high_given_conv = np.where(
-        cov.has_high_level, _sigmoid(lin.high_level + (lin.tau_high_level * t).sum(axis=1)), 0.0
-    )
-    disrupt_offset = lin.disrupted + (lin.tau_disrupted * t).sum(axis=1)
-    p_high = p_conv * p_high_given_conv
-    p_disrupted = (
-        p_high * _sigmoid(disrupt_offset + _DISRUPT_IF_HIGH_LEVEL)
-        + (p_conv - p_high) * _sigmoid(disrupt_offset + _DISRUPT_IF_CONVICTED)
-        + (1.0 - p_conv) * _sigmoid(disrupt_offset)
+        has_high_level,
+        _sigmoid(lin.high_level + _technique_sum(lin.tau_high_level, treated)),
+        0.0,
     )
     return {
         "conviction": p_conv,
         "high_level_given_conviction": p_high_given_conv,
-        "high_level_conviction": p_high,
-        "disrupt_offset": disrupt_offset,
-        "group_disrupted": p_disrupted,
-        "evidence_excluded": _sigmoid(lin.excluded + (lin.tau_excluded * t).sum(axis=1)),
+        "disrupt_offset": lin.disrupted + _technique_sum(lin.tau_disrupted, treated),
+        "evidence_excluded": _sigmoid(lin.excluded + _technique_sum(lin.tau_excluded, treated)),
     }
+
+
+def _expected_probabilities(
+    lin: _Linear, has_high_level: np.ndarray, treated: list[np.ndarray | float]
+) -> dict[str, np.ndarray]:
+    """Expected P(outcome) per case, for every measure in :data:`BINARY_MEASURES`."""
+    probs = _probabilities(lin, has_high_level, treated)
+    p_conv, disrupt_offset = probs["conviction"], probs["disrupt_offset"]
+    p_high = p_conv * probs["high_level_given_conviction"]
+    probs["high_level_conviction"] = p_high
+    probs["group_disrupted"] = (
+        p_high * _sigmoid(disrupt_offset + _DISRUPT_IF_HIGH_LEVEL)
+        + (p_conv - p_high) * _sigmoid(disrupt_offset + _DISRUPT_IF_CONVICTED)
+        + (1.0 - p_conv) * _sigmoid(disrupt_offset)
+    )
+    return probs
+
+
+def _technique_columns(treated: np.ndarray) -> list[np.ndarray]:
+    """The (n, 4) boolean technique matrix as four contiguous 0/1 float columns."""
+    return [treated[:, k].astype(np.float64) for k in range(treated.shape[1])]
+
+
+def _switched(columns: list[np.ndarray], k: int, value: int) -> list[np.ndarray | float]:
+    """``columns`` with technique ``k`` switched off (0) or on (1) in every case."""
+    return [float(value) if j == k else c for j, c in enumerate(columns)]
+
+
+#: Rows per block in :func:`_by_blocks`: a block's temporaries (0.5 MB each) stay in
+#: the CPU cache and are reused, where whole 10⁶-case temporaries would be fresh memory
+#: each time (page faults, which cost more than the arithmetic).
+_BLOCK_ROWS = 1 << 16
+
+
+def _by_blocks(n: int, compute: Callable[[slice], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Evaluate ``compute(rows)`` on consecutive blocks of ``n`` rows and join its arrays.
+
+    Only for element-wise computations, which give the same bits block by block.
+    """
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, n, _BLOCK_ROWS):
+        rows = slice(start, min(start + _BLOCK_ROWS, n))
+        for name, values in compute(rows).items():
+            if name not in out:
+                out[name] = np.empty(n, dtype=values.dtype)
+            out[name][rows] = values
+    return out
 
 
 @dataclass(frozen=True)
@@ -556,6 +620,12 @@ class _Noise:
     high_level: np.ndarray
     disrupted: np.ndarray
     excluded: np.ndarray
+
+    def rows(self, rows: slice) -> _Noise:
+        """The draws of the cases in ``rows`` (views, not copies)."""
+        return _Noise(
+            self.conviction[rows], self.high_level[rows], self.disrupted[rows], self.excluded[rows]
+        )
 
 
 def _realise(probs: dict[str, np.ndarray], noise: _Noise) -> dict[str, np.ndarray]:
@@ -590,7 +660,7 @@ _WITNESS_OFFENDER_SHARE = 0.9  # assumption: "most protected witnesses are offen
 
 
 def _expected_orders(cov: _Covariates) -> np.ndarray:
-    return 1.0 + _ORDERS_PER_LOG_SUSPECT * np.log(cov.n_suspects) + 0.3 * (cov.structure == _HIER)
+    return 1.0 + _ORDERS_PER_LOG_SUSPECT * cov.log_suspects + 0.3 * (cov.structure == _HIER)
 
 
 def _expected_uc_days(cov: _Covariates) -> np.ndarray:
@@ -728,49 +798,28 @@ def _generate(
     n: int, seed: int, params: _Scenario, population: dict[str, Any] | None
 ) -> SyntheticCases:
     """The generator behind :func:`generate_cases` and :func:`generate_regions`."""
-    streams = np.random.default_rng(seed).spawn(6)
-    rng_cov, rng_assign, rng_outcome, rng_cost, rng_harm, rng_missing = streams
-
+    rng_cov, rng_assign, *streams = np.random.default_rng(seed).spawn(6)
     cov = _draw_covariates(rng_cov, n)
     propensity = _propensities(cov, params)
     treated = rng_assign.random((n, 4)) < propensity
-    lin = _linear_predictors(cov, params)
-    noise = _Noise(*(rng_outcome.random(n) for _ in range(4)))
-
-    observed_probs = _probabilities(lin, cov, treated)
-    observed = _realise(observed_probs, noise)
-    potential: dict[str, np.ndarray] = {}
-    for k, technique in enumerate(TECHNIQUES):
-        for value in (0, 1):
-            switched = treated.copy()
-            switched[:, k] = bool(value)
-            realised = _realise(_probabilities(lin, cov, switched), noise)
-            for measure in BINARY_MEASURES:
-                potential[f"{measure}__{technique}__{value}"] = realised[measure]
-
-    costs = _draw_costs(rng_cost, cov, treated, params)
-    for k, technique in enumerate(TECHNIQUES):
-        without = costs["cost_total"] - treated[:, k] * costs["component"][:, k]
-        potential[f"cost_total__{technique}__0"] = without
-        potential[f"cost_total__{technique}__1"] = without + costs["component"][:, k]
-
-    counts = _draw_counts(rng_outcome, cov, observed, treated[:, _WP])
-    harms = _draw_harms(rng_harm, cov, treated, lin, costs)
-    frame = _assemble(rng_missing, cov, treated, observed, counts, costs, harms)
-
-    po = pd.DataFrame({t: treated[:, k] for k, t in enumerate(TECHNIQUES)})
-    for k, t in enumerate(TECHNIQUES):
-        po[f"propensity_{t}"] = propensity[:, k]
-    po["high_level_eligible"] = cov.has_high_level
-    po["offence"] = _text_column(cov.offence, OFFENCES)
-    po["group_structure"] = _text_column(cov.structure, GROUP_STRUCTURES)
-    po = pd.concat([po, pd.DataFrame(potential)], axis=1)
-
+    frame, potential = _draw_file(streams, cov, treated, params)
+    po = pd.DataFrame(
+        {
+            **{t: treated[:, k] for k, t in enumerate(TECHNIQUES)},
+            **{f"propensity_{t}": propensity[:, k] for k, t in enumerate(TECHNIQUES)},
+            "high_level_eligible": cov.has_high_level,
+            "offence": _text_column(cov.offence, OFFENCES),
+            "group_structure": _text_column(cov.structure, GROUP_STRUCTURES),
+            **potential,
+        }
+    )
+    del potential  # po holds a copy; 10⁶ cases: 0.1 GB less held while the truth is made
     truth = _truth(
         scenario=params.name,
         seed=int(seed),
         n=n,
         cov=cov,
+        treated=treated,
         po=po,
         frame=frame,
         population=population if population is not None else _no_population(params),
@@ -778,6 +827,63 @@ def _generate(
     return SyntheticCases(
         cases=frame, truth=truth, potential_outcomes=po, scenario=params.name, seed=int(seed)
     )
+
+
+def _draw_file(
+    streams: list[np.random.Generator], cov: _Covariates, treated: np.ndarray, params: _Scenario
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The case table and the potential outcomes, given the covariates and techniques.
+
+    Apart from :func:`_generate` so that the arrays drawn on the way (costs, counts,
+    harms: a third of a gigabyte at 10⁶ cases) are freed before the potential-outcome
+    table and the truth are built. Less memory held means less fresh memory touched,
+    which costs more than the arithmetic here.
+    """
+    rng_outcome, rng_cost, rng_harm, rng_missing = streams
+    observed, potential = _draw_outcomes(rng_outcome, cov, treated, params)
+    costs = _draw_costs(rng_cost, cov, treated, params)
+    for k, technique in enumerate(TECHNIQUES):
+        without = costs["cost_total"] - treated[:, k] * costs["component"][:, k]
+        potential[f"cost_total__{technique}__0"] = without
+        potential[f"cost_total__{technique}__1"] = without + costs["component"][:, k]
+
+    counts = _draw_counts(rng_outcome, cov, observed, treated[:, _WP])
+    harms = _draw_harms(rng_harm, cov, treated, params, costs)
+    frame = _assemble(rng_missing, cov, treated, observed, counts, costs, harms)
+    return frame, potential
+
+
+def _draw_outcomes(
+    rng: np.random.Generator, cov: _Covariates, treated: np.ndarray, params: _Scenario
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Observed binary outcomes, and every case's outcomes with each technique off and on.
+
+    Potential outcomes are keyed ``<measure>__<technique>__<0 or 1>``. The linear
+    predictors and noise (0.2 GB at 10⁶ cases) are freed on return, before costs are
+    drawn.
+    """
+    n = len(treated)
+    lin = _linear_predictors(cov, params)
+    noise = _Noise(*(rng.random(n) for _ in range(4)))
+    columns = _technique_columns(treated)
+
+    def outcomes(rows: slice) -> dict[str, np.ndarray]:
+        """Observed and potential binary outcomes of the cases in ``rows``."""
+        part_lin, part_noise, part_high = lin.rows(rows), noise.rows(rows), cov.has_high_level[rows]
+        part_columns = [column[rows] for column in columns]
+        realised = _realise(_probabilities(part_lin, part_high, part_columns), part_noise)
+        found = {f"observed__{measure}": realised[measure] for measure in BINARY_MEASURES}
+        for k, technique in enumerate(TECHNIQUES):
+            for value in (0, 1):
+                switched = _switched(part_columns, k, value)
+                realised = _realise(_probabilities(part_lin, part_high, switched), part_noise)
+                for measure in BINARY_MEASURES:
+                    found[f"{measure}__{technique}__{value}"] = realised[measure]
+        return found
+
+    potential = _by_blocks(n, outcomes)
+    observed = {measure: potential.pop(f"observed__{measure}") for measure in BINARY_MEASURES}
+    return observed, potential
 
 
 def _draw_costs(
@@ -830,7 +936,7 @@ def _draw_costs(
             + active[:, _WP] * 30
         ),
     )
-    team = _gamma(rng, 1.5 + 0.5 * np.log(cov.n_suspects), 4.0)
+    team = _gamma(rng, 1.5 + 0.5 * cov.log_suspects, 4.0)
     officer_days = np.maximum(
         1,
         np.round(
@@ -888,15 +994,31 @@ def _draw_harms(
     rng: np.random.Generator,
     cov: _Covariates,
     treated: np.ndarray,
-    lin: _Linear,
+    scenario: _Scenario,
     costs: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
+    from threadpoolctl import threadpool_limits
+
     n = len(cov.year)
     t = treated.astype(np.float64)
+    # One BLAS thread for these (n × 4) products: the bits do not depend on the thread
+    # count, and idle OpenBLAS threads would spin on the other core afterwards.
+    with threadpool_limits(limits=1, user_api="blas"):
+        technique_terms = {
+            harm: t @ (scenario.effect * np.log(np.asarray(ratios)))
+            for harm, ratios in _HARM_RATE_RATIO.items()
+        }
+    # Case-level log rate: the same severity terms for every harm.
+    severity = (
+        0.12 * (cov.threat_level - 3.0),
+        0.15 * (cov.structure == _HIER),
+        0.10 * cov.is_offence("drug_trafficking", "arms_trafficking"),
+    )
     out = {}
     for harm, (exposure_column, unit) in HARM_EXPOSURE.items():
+        log_rate = math.log(_HARM_BASE_RATE[harm]) + severity[0] + severity[1] + severity[2]
         exposure = costs[exposure_column] / unit
-        mean = exposure * np.exp(lin.harm_log_rate[harm] + t @ lin.log_rate_ratio[harm])
+        mean = exposure * np.exp(log_rate + technique_terms[harm])
         frailty = rng.gamma(_HARM_DISPERSION, 1.0 / _HARM_DISPERSION, n)
         out[harm] = rng.poisson(mean * frailty).astype(np.int64)
     return out
@@ -1011,14 +1133,16 @@ def _clean(value: float) -> float | None:
 
 
 def _group_means(
-    values: np.ndarray,
-    groups: np.ndarray,
-    labels: tuple[str, ...],
-    weights: np.ndarray | None = None,
+    values: np.ndarray, groups: np.ndarray, labels: tuple[str, ...]
 ) -> dict[str, float | None]:
-    w = np.ones(len(values)) if weights is None else weights
-    totals = np.bincount(groups, weights=values * w, minlength=len(labels))
-    sizes = np.bincount(groups, weights=w, minlength=len(labels))
+    totals = np.bincount(groups, weights=values, minlength=len(labels))
+    return _ratios(totals, np.bincount(groups, minlength=len(labels)), labels)
+
+
+def _ratios(
+    totals: np.ndarray, sizes: np.ndarray, labels: tuple[str, ...]
+) -> dict[str, float | None]:
+    """``totals / sizes`` per label (None where a group is empty)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         means = totals / sizes
     return {label: _clean(means[i]) for i, label in enumerate(labels)}
@@ -1068,24 +1192,30 @@ def _population_truth_cached(params: _Scenario) -> dict[str, Any]:
     lin = _linear_predictors(cov, params)
     costs = _expected_technique_costs(cov, params)
     eligible = cov.has_high_level
+    groups = (cov.offence, cov.structure)
+    eligible_groups = (cov.offence[eligible], cov.structure[eligible])
+    columns = _technique_columns(treated)
+
+    def effects(rows: slice, k: int) -> dict[str, np.ndarray]:
+        """p(outcome | technique k on) − p(outcome | off) for the cases in ``rows``."""
+        part_lin, part_high = lin.rows(rows), eligible[rows]
+        part_columns = [column[rows] for column in columns]
+        p1 = _expected_probabilities(part_lin, part_high, _switched(part_columns, k, 1))
+        p0 = _expected_probabilities(part_lin, part_high, _switched(part_columns, k, 0))
+        return {measure: p1[measure] - p0[measure] for measure in BINARY_MEASURES}
+
     out: dict[str, Any] = {}
     for k, technique in enumerate(TECHNIQUES):
-        on, off = treated.copy(), treated.copy()
-        on[:, k], off[:, k] = True, False
-        p1, p0 = _probabilities(lin, cov, on), _probabilities(lin, cov, off)
-        e = propensity[:, k]
+        differences = _by_blocks(POPULATION_N, functools.partial(effects, k=k))
+        e = np.ascontiguousarray(propensity[:, k])
         measures: dict[str, Any] = {}
         for measure in BINARY_MEASURES:
-            keep = (
-                eligible
-                if measure == "high_level_conviction"
-                else np.ones(POPULATION_N, dtype=bool)
-            )
-            diff = (p1[measure] - p0[measure])[keep]
-            measures[measure] = _population_block(diff, e[keep], cov, keep)
-        measures["incremental_cost"] = _population_block(
-            costs[:, k], e, cov, np.ones(POPULATION_N, dtype=bool)
-        )
+            diff = differences[measure]
+            if measure == "high_level_conviction":
+                measures[measure] = _population_block(diff[eligible], e[eligible], *eligible_groups)
+            else:
+                measures[measure] = _population_block(diff, e, *groups)
+        measures["incremental_cost"] = _population_block(costs[:, k], e, *groups)
         for harm in HARM_MEASURES:
             measures[harm] = _harm_truth(params, harm, k)
         out[technique] = measures
@@ -1093,9 +1223,8 @@ def _population_truth_cached(params: _Scenario) -> dict[str, Any]:
 
 
 def _population_block(
-    diff: np.ndarray, e: np.ndarray, cov: _Covariates, keep: np.ndarray
+    diff: np.ndarray, e: np.ndarray, offence: np.ndarray, structure: np.ndarray
 ) -> dict[str, Any]:
-    offence, structure = cov.offence[keep], cov.structure[keep]
     return {
         "ate": _mean(diff),
         "att": _mean(diff, e),
@@ -1130,19 +1259,105 @@ def population_truth(scenario: str = "default") -> dict[str, Any]:
     return copy.deepcopy(_population_truth_cached(_scenario(scenario)))
 
 
+def _sample_effects(
+    diff: np.ndarray,
+    treated: np.ndarray,
+    observed: np.ndarray,
+    offence: np.ndarray,
+    structure: np.ndarray,
+) -> dict[str, Any]:
+    """Sample ATE, ATT, naive contrast and subgroup ATEs of one measure.
+
+    ``diff`` is each case's potential-outcome difference, ``observed`` its observed
+    outcome and ``treated`` its technique indicator.
+    """
+    n_treated = np.count_nonzero(treated)
+    if 0 < n_treated < len(treated):
+        naive = observed[treated].mean() - observed[~treated].mean()
+    else:
+        naive = float("nan")
+    return {
+        "ate": _mean(diff),
+        "att": _mean(diff[treated]) if n_treated else None,
+        "naive": _clean(naive),
+        "by_offence": _group_means(diff, offence, OFFENCES),
+        "by_group_structure": _group_means(diff, structure, GROUP_STRUCTURES),
+    }
+
+
+def _binary_sample_effects(
+    y1: np.ndarray,
+    y0: np.ndarray,
+    treated: np.ndarray,
+    observed: np.ndarray,
+    cells: np.ndarray,
+    *,
+    keep: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """:func:`_sample_effects` of a binary measure (bool arrays), among ``keep`` cases.
+
+    ``cells`` numbers each case's offence × group structure cell
+    (``offence * len(GROUP_STRUCTURES) + structure``). Counts replace means of selected
+    rows: sums of 0/1 differences are whole numbers, exact in float64 in any order, so
+    every value has the same bits as :func:`_sample_effects` on ``(y1 - y0)[keep]`` as
+    floats, at a fraction of the cost (selecting rows of 10⁶ cases takes milliseconds,
+    counting them microseconds).
+    """
+    gained, lost = y1 & ~y0, y0 & ~y1
+    control = ~treated
+    if keep is not None:
+        gained, lost = gained & keep, lost & keep
+        treated, control = treated & keep, control & keep
+    n_kept = len(y1) if keep is None else np.count_nonzero(keep)
+    n_treated, n_control = np.count_nonzero(treated), np.count_nonzero(control)
+
+    def mean_over(cases: np.ndarray | None, n: int) -> float | None:
+        if n == 0:
+            return None
+        if cases is None:
+            total = np.count_nonzero(gained) - np.count_nonzero(lost)
+        else:
+            total = np.count_nonzero(gained & cases) - np.count_nonzero(lost & cases)
+        return _clean(np.float64(total) / n)
+
+    if n_treated and n_control:
+        treated_mean = np.float64(np.count_nonzero(observed & treated)) / n_treated
+        control_mean = np.float64(np.count_nonzero(observed & control)) / n_control
+        naive = treated_mean - control_mean
+    else:
+        naive = float("nan")
+    shape = (len(OFFENCES), len(GROUP_STRUCTURES))
+    diff = gained.view(np.int8) - lost.view(np.int8)
+    totals = np.bincount(cells, weights=diff, minlength=shape[0] * shape[1]).reshape(shape)
+    sizes = np.bincount(cells if keep is None else cells[keep], minlength=totals.size)
+    sizes = sizes.reshape(shape)
+    return {
+        "ate": mean_over(None, n_kept),
+        "att": mean_over(treated, n_treated),
+        "naive": _clean(naive),
+        "by_offence": _ratios(totals.sum(axis=1), sizes.sum(axis=1), OFFENCES),
+        "by_group_structure": _ratios(totals.sum(axis=0), sizes.sum(axis=0), GROUP_STRUCTURES),
+    }
+
+
 def _truth(
     *,
     scenario: str,
     seed: int,
     n: int,
     cov: _Covariates,
+    treated: np.ndarray,
     po: pd.DataFrame,
     frame: pd.DataFrame,
     population: dict[str, Any],
 ) -> dict[str, Any]:
-    """truth.json: sample effects from the potential outcomes, naive contrasts from the file."""
+    """truth.json: sample effects from the potential outcomes, naive contrasts from the file.
+
+    Binary measures are counted (:func:`_binary_sample_effects`), the cost measure
+    averaged (:func:`_sample_effects`); both give the bits of plain float means.
+    """
     offence, structure = cov.offence, cov.structure
-    eligible = po["high_level_eligible"].to_numpy()
+    eligible = cov.has_high_level
     observed = {
         "conviction": frame["convicted"].to_numpy() >= 1,
         "high_level_conviction": frame["high_level_convicted"].to_numpy() >= 1,
@@ -1150,43 +1365,57 @@ def _truth(
         "evidence_excluded": (frame["evidence_excluded"] == "true").to_numpy(dtype=bool),
         "incremental_cost": frame["cost_total"].to_numpy().astype(np.float64),
     }
+    exposures = {
+        column: frame[column].to_numpy().astype(np.float64) / unit
+        for column, unit in set(HARM_EXPOSURE.values())
+    }
+    cells = offence * len(GROUP_STRUCTURES) + structure
     techniques: dict[str, Any] = {}
-    for technique in TECHNIQUES:
-        t = po[technique].to_numpy()
+    for k, technique in enumerate(TECHNIQUES):
+        t = np.ascontiguousarray(treated[:, k])
         measures: dict[str, Any] = {}
         for measure in (*BINARY_MEASURES, "incremental_cost"):
             column = "cost_total" if measure == "incremental_cost" else measure
-            y1 = po[f"{column}__{technique}__1"].to_numpy().astype(np.float64)
-            y0 = po[f"{column}__{technique}__0"].to_numpy().astype(np.float64)
-            keep = eligible if measure == "high_level_conviction" else np.ones(n, dtype=bool)
-            diff, tk, y = (y1 - y0)[keep], t[keep], observed[measure][keep].astype(np.float64)
+            y1 = po[f"{column}__{technique}__1"].to_numpy()
+            y0 = po[f"{column}__{technique}__0"].to_numpy()
+            if measure == "incremental_cost":
+                sample = _sample_effects(y1 - y0, t, observed[measure], offence, structure)
+            else:
+                keep = eligible if measure == "high_level_conviction" else None
+                sample = _binary_sample_effects(y1, y0, t, observed[measure], cells, keep=keep)
             pop = population[technique][measure]
-            naive = y[tk].mean() - y[~tk].mean() if 0 < tk.sum() < len(tk) else float("nan")
-            sample_by_offence = _group_means(diff, offence[keep], OFFENCES)
-            sample_by_structure = _group_means(diff, structure[keep], GROUP_STRUCTURES)
             measures[measure] = {
                 "ate": pop["ate"],
                 "att": pop["att"],
-                "ate_sample": _mean(diff),
-                "att_sample": _mean(diff[tk]) if tk.any() else None,
-                "naive": _clean(naive),
+                "ate_sample": sample["ate"],
+                "att_sample": sample["att"],
+                "naive": sample["naive"],
                 "by_offence": {
-                    o: {"ate": pop["by_offence"][o], "ate_sample": sample_by_offence[o]}
+                    o: {"ate": pop["by_offence"][o], "ate_sample": sample["by_offence"][o]}
                     for o in OFFENCES
                 },
                 "by_group_structure": {
-                    s: {"ate": pop["by_group_structure"][s], "ate_sample": sample_by_structure[s]}
+                    s: {
+                        "ate": pop["by_group_structure"][s],
+                        "ate_sample": sample["by_group_structure"][s],
+                    }
                     for s in GROUP_STRUCTURES
                 },
             }
+        # Exposure sums are not whole numbers, so they are summed as before (same order
+        # of addition); count sums are exact in any order.
+        exposure_sums = {
+            column: (exposure[t].sum(), exposure[~t].sum())
+            for column, exposure in exposures.items()
+        }
         for harm in HARM_MEASURES:
-            exposure_column, unit = HARM_EXPOSURE[harm]
-            counts = frame[harm].to_numpy().astype(np.float64)
-            exposure = frame[exposure_column].to_numpy().astype(np.float64) / unit
+            exposure_column, _ = HARM_EXPOSURE[harm]
+            counts = frame[harm].to_numpy()
+            count_treated = np.float64(counts @ t)
+            count_control = np.float64(counts.sum()) - count_treated
+            exposure_treated, exposure_control = exposure_sums[exposure_column]
             with np.errstate(invalid="ignore", divide="ignore"):
-                naive_rr = (counts[t].sum() / exposure[t].sum()) / (
-                    counts[~t].sum() / exposure[~t].sum()
-                )
+                naive_rr = (count_treated / exposure_treated) / (count_control / exposure_control)
             measures[harm] = {**population[technique][harm], "naive": _clean(naive_rr)}
         techniques[technique] = measures
     return {
@@ -1273,26 +1502,74 @@ def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """CSV as pandas writes it (``\n``, empty cells for missing), via Arrow for speed.
 
     Arrow writes the same bytes as ``DataFrame.to_csv`` when no text cell needs quoting
-    (the generator's vocabulary never does); otherwise pandas writes the file.
+    (the generator's vocabulary never does); otherwise pandas writes the file. Rows go
+    out in blocks, so the text of only one block is held at a time.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    needs_quotes = any(
-        pc.any(pc.match_substring_regex(column, r'[",\r\n]')).as_py()
-        for column in table.columns
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-    )
-    if needs_quotes:
+    if _needs_quotes(table):
         frame.to_csv(out, index=False, lineterminator="\n", encoding="utf-8")
         return
+    texts = [_decimal_texts(column) for column in table.columns]
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
     with open(out, "wb") as handle:
         handle.write((",".join(map(str, frame.columns)) + "\n").encode("utf-8"))
-        pacsv.write_csv(
-            table, handle, pacsv.WriteOptions(include_header=False, quoting_style="none", eol="\n")
-        )
+        for start in range(0, table.num_rows, _CSV_BLOCK_ROWS):
+            block = table.slice(start, _CSV_BLOCK_ROWS)
+            columns = [
+                column if text is None else pc.take(text, column)
+                for column, text in zip(block.columns, texts, strict=True)
+            ]
+            pacsv.write_csv(pa.table(columns, names=table.column_names), handle, options)
+
+
+def _needs_quotes(table: Any) -> bool:
+    """Whether a text cell of the Arrow ``table`` holds ``"``, a comma, CR or LF.
+
+    Looks at the character buffers directly (a regular expression per cell takes
+    0.4 s at 10⁶ rows). A buffer may hold bytes outside its array's slice: they can only
+    make the answer a needless yes, and pandas then writes the file.
+    """
+    import pyarrow as pa
+
+    for column in table.columns:
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        for chunk in column.chunks:
+            data = chunk.buffers()[2]
+            text = b"" if data is None else data.to_pybytes()
+            if any(special in text for special in (b'"', b",", b"\r", b"\n")):
+                return True
+    return False
+
+
+#: Rows per block written by :func:`_write_csv`.
+_CSV_BLOCK_ROWS = 1 << 16
+
+#: Integer columns whose values all lie in [0, this) are written through a table of
+#: their decimal texts: Arrow formats an integer in about 45 ns, looks one up in 10.
+_DECIMAL_TABLE_SIZE = 1 << 16
+
+
+def _decimal_texts(column: Any) -> Any:
+    """The decimal texts of 0 … max of an Arrow integer column of small values ≥ 0.
+
+    ``None`` for any other column (written as it is). The texts are Python's
+    ``str(int)``, which is what Arrow and pandas write for a non-negative integer;
+    taking them by the column's values keeps nulls null (empty cells).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_integer(column.type) or column.null_count == len(column):
+        return None
+    low, high = (value.as_py() for value in pc.min_max(column).values())
+    if low < 0 or high >= _DECIMAL_TABLE_SIZE:
+        return None
+    return pa.array([str(value) for value in range(high + 1)], type=pa.large_string())
 
 
 # ---- the regions scenario ---------------------------------------------------------------
