@@ -161,7 +161,7 @@ def _clip(propensity: np.ndarray, clip: float) -> np.ndarray:
 
 
 def _propensity(settings: _Settings, features, treated: np.ndarray, seed) -> np.ndarray:
-    """The propensity score on all rows (GLM fits are shared within a process)."""
+    """The propensity score on all rows (GLM fits are shared within a protocol run)."""
     if settings.nuisance == "glm":
         fit = propensity_fit(features, treated, l2_penalty=settings.propensity_l2_penalty)
         return predict_logistic(fit, features)
