@@ -643,6 +643,27 @@ def _solve(factor, hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(hessian, gradient, rcond=None)[0]
 
 
+def _armijo_size(X, y, beta, step, rows, l2_penalty, loss, slope, full_step_loss):
+    """The step fraction to take: 1, 1/2, 1/4, ... (``None`` below 1e-10).
+
+    Armijo rule: the first fraction whose loss falls by 1e-4 of the first-order
+    prediction, or differs from the current loss by rounding only. ``full_step_loss``
+    is the loss at the whole step, already computed; halvings cost loss-only passes.
+    """
+    size, new_loss = 1.0, full_step_loss
+    while not (
+        new_loss <= loss - 1e-4 * size * slope
+        or abs(new_loss - loss) <= 1e-12 * max(abs(loss), 1.0)
+    ):
+        size /= 2.0
+        if size < 1e-10:
+            return None
+        new_loss, _, _ = _logistic_pass(
+            X, y, beta - size * step, rows, l2_penalty, hessian=False, gradient=False
+        )
+    return size
+
+
 def fit_logistic(
     X: np.ndarray,
     y: np.ndarray,
@@ -686,33 +707,20 @@ def fit_logistic(
         # close to the optimum the Hessian barely changes: keep the last one and pay
         # for gradient-only passes (each step still gains about three digits)
         fresh = moved > _LAZY_HESSIAN * scale
-        slope = float(gradient @ step)
-        size = 1.0
-        candidate = beta - step
         new_loss, new_gradient, new_hessian = _logistic_pass(
-            X, y, candidate, rows, l2_penalty, hessian=fresh, gradient=True
+            X, y, beta - step, rows, l2_penalty, hessian=fresh, gradient=True
         )
-        # Armijo: accept when the loss falls by 1e-4 of the first-order prediction, or
-        # when the difference is rounding
-        while not (
-            new_loss <= loss - 1e-4 * size * slope
-            or abs(new_loss - loss) <= 1e-12 * max(abs(loss), 1.0)
-        ):
-            size /= 2.0
-            if size < 1e-10:
-                break
-            candidate = beta - size * step
-            new_loss, _, _ = _logistic_pass(
-                X, y, candidate, rows, l2_penalty, hessian=False, gradient=False
-            )
-        else:
-            if size < 1.0:
-                fresh = True
-                new_loss, new_gradient, new_hessian = _logistic_pass(
-                    X, y, candidate, rows, l2_penalty, hessian=True, gradient=True
-                )
-        if size < 1e-10:
+        size = _armijo_size(
+            X, y, beta, step, rows, l2_penalty, loss, float(gradient @ step), new_loss
+        )
+        if size is None:
             break
+        candidate = beta - size * step
+        if size < 1.0:
+            fresh = True
+            new_loss, new_gradient, new_hessian = _logistic_pass(
+                X, y, candidate, rows, l2_penalty, hessian=True, gradient=True
+            )
         beta, loss, gradient = candidate, new_loss, new_gradient
         if fresh:
             hessian, factor = new_hessian, _factor(new_hessian)
