@@ -1,21 +1,22 @@
 """Private numerical core of the harm estimators: count models, ratio estimators, exact intervals.
 
 Kept apart from :mod:`techeval.estimators.harm` so that each estimator there reads as
-its formula. Nothing here keeps a fitted statsmodels object: only the numbers needed
-(coefficients, covariance, fit statistics) leave these functions, so memory stays flat at
-a million rows.
+its formula. The count models are fitted here by Newton's method over row blocks rather
+than through statsmodels, whose GLM and discrete-model objects copy the design several
+times (a standard-protocol run at a million cases grew to 5 GB per worker in them and
+took over a minute per fit); only the numbers needed (coefficients, covariance, fit
+statistics) leave these functions, and tests check them against statsmodels.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+from scipy import special, stats
+from scipy.linalg import cho_factor, cho_solve
 
 from techeval.inference import Interval, wald_from_influence
 
@@ -41,92 +42,327 @@ class CountFit:
     df_resid: float | None = None
 
 
+#: Rows per block: every pass over the design reads it in blocks of this many rows, so
+#: the working memory of a count-model fit does not grow with the number of cases.
+_BLOCK_ROWS = 4096
+#: Newton steps before a count-model fit gives up (reported as not converged).
+_MAX_NEWTON_STEPS = 100
+#: Converged when the Newton decrement ``g' I^-1 g`` (the squared distance to the
+#: optimum in standard-error units) is below this; that last step is then taken, and
+#: convergence is quadratic, so the estimates are accurate far beyond it.
+_DECREMENT_TOL = 1e-12
+
+
+class CountDesign:
+    """A count model's design ``[parts...]`` (columns side by side), read in row blocks.
+
+    The harm models' design is a few leading columns (intercept, technique, other
+    techniques) beside the encoded covariates, which inside a protocol run are shared
+    with other estimators. Assembling them would copy the largest matrix of the fit (a
+    few hundred MB at a million cases); instead every pass assembles one block of
+    :data:`_BLOCK_ROWS` rows at a time, keeping ``columns`` (all when ``None``).
+    """
+
+    def __init__(self, *parts: np.ndarray, columns: np.ndarray | None = None):
+        self.parts = tuple(part if part.ndim == 2 else part[:, None] for part in parts)
+        self.n = self.parts[0].shape[0]
+        width = sum(part.shape[1] for part in self.parts)
+        self.columns = None if columns is None or columns.size == width else columns
+        self.width = width if self.columns is None else int(self.columns.size)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n, self.width
+
+    def select(self, columns: np.ndarray) -> CountDesign:
+        """The same design restricted to ``columns`` (indices into the current columns)."""
+        current = np.arange(self.width) if self.columns is None else self.columns
+        return CountDesign(*self.parts, columns=current[columns])
+
+    def blocks(self):
+        """``(rows, block)`` pairs; ``block`` is a reused buffer, valid until the next one."""
+        full = sum(part.shape[1] for part in self.parts)
+        buffer = np.empty((min(_BLOCK_ROWS, self.n), full))
+        for start in range(0, self.n, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, self.n))
+            if len(self.parts) == 1 and self.columns is None:
+                yield rows, self.parts[0][rows]
+                continue
+            block = buffer[: rows.stop - rows.start]
+            at = 0
+            for part in self.parts:
+                block[:, at : at + part.shape[1]] = part[rows]
+                at += part.shape[1]
+            yield rows, (block if self.columns is None else block[:, self.columns])
+
+    def dot(self, beta: np.ndarray) -> np.ndarray:
+        """``X beta``."""
+        out = np.empty(self.n)
+        for rows, block in self.blocks():
+            out[rows] = block @ beta
+        return out
+
+    def tdot(self, vector: np.ndarray) -> np.ndarray:
+        """``X' vector``."""
+        out = np.zeros(self.width)
+        for rows, block in self.blocks():
+            out += vector[rows] @ block
+        return out
+
+    def gram(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """``X' diag(weights) X`` for non-negative weights (``X' X`` without), one
+        symmetric rank-k update per block."""
+        gram = np.zeros((self.width, self.width))
+        for rows, block in self.blocks():
+            if weights is not None:
+                block = block * np.sqrt(weights[rows])[:, None]
+            gram += block.T @ block
+        return gram
+
+
+def _as_design(design: np.ndarray | CountDesign) -> CountDesign:
+    return design if isinstance(design, CountDesign) else CountDesign(design)
+
+
+def _linear_predictor(X: CountDesign, beta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
+    eta = X.dot(beta)
+    if offset is not None:
+        eta += offset
+    return eta
+
+
+def _solve_information(information: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``information^-1 vector``; a matrix that is not positive definite (an NB2 step far
+    from the optimum) is shifted along its diagonal until it is (Levenberg)."""
+    shift = 0.0
+    scale = float(np.max(np.abs(np.diag(information)))) or 1.0
+    while True:
+        try:
+            factor = cho_factor(
+                information + shift * np.eye(information.shape[0]), check_finite=False
+            )
+            return cho_solve(factor, vector, check_finite=False)
+        except np.linalg.LinAlgError:
+            shift = scale * 1e-10 if shift == 0.0 else shift * 10.0
+            if shift > 1e3 * scale:
+                return np.linalg.lstsq(information, vector, rcond=None)[0]
+
+
+def _maximise(state, theta: np.ndarray, *, valid=None) -> tuple[np.ndarray, bool, int]:
+    """Newton's method with a backtracking line search on a log-likelihood.
+
+    ``state(theta, derivatives)`` returns ``(loglik, score, information)`` (the last two
+    ``None`` without derivatives); ``valid(theta)`` rejects points outside the
+    parameter space. A step that does not raise the log-likelihood by 1e-4 of the
+    predicted gain (Armijo rule; rounding-level changes accepted) is halved.
+    """
+    loglik, score, information = state(theta, True)
+    for steps in range(1, _MAX_NEWTON_STEPS + 1):
+        step = _solve_information(information, score)
+        decrement = float(score @ step)
+        if not math.isfinite(decrement):
+            return theta, False, steps
+        if decrement <= _DECREMENT_TOL:
+            return theta + step, True, steps
+        size = 1.0
+        while True:
+            candidate = theta + size * step
+            if valid is None or valid(candidate):
+                new = state(candidate, False)[0]
+                if math.isfinite(new) and (
+                    new >= loglik + 1e-4 * size * decrement
+                    or abs(new - loglik) <= 1e-12 * max(abs(loglik), 1.0)
+                ):
+                    break
+            size /= 2.0
+            if size < 1e-10:
+                return theta, False, steps
+        theta = candidate
+        loglik, score, information = state(theta, True)
+    return theta, False, _MAX_NEWTON_STEPS
+
+
+def _sandwich(information: np.ndarray, meat: np.ndarray, cov_type: str) -> np.ndarray:
+    """HC0 sandwich ``I^-1 M I^-1`` (cases as clusters, no small-sample factor), or ``I^-1``."""
+    bread = np.linalg.inv(information)
+    if cov_type == "nonrobust":
+        return bread
+    return bread @ meat @ bread
+
+
 def fit_poisson(
-    y: np.ndarray, design: np.ndarray, offset: np.ndarray | None, *, cov_type: str, column: int = 1
+    y: np.ndarray,
+    design: np.ndarray | CountDesign,
+    offset: np.ndarray | None,
+    *,
+    cov_type: str,
+    column: int = 1,
 ) -> tuple[CountFit, np.ndarray, np.ndarray]:
     """Poisson GLM (log link) with sandwich covariance: the fit, fitted means, coefficients.
 
     ``design`` already holds the intercept; ``column`` is the treatment's column.
+    Maximum likelihood by Newton's method (for the canonical link the same iterations
+    as statsmodels' IRLS, and its start: one weighted least-squares step from
+    ``mu = (y + mean(y)) / 2``), over row blocks: the working memory is a few vectors
+    of the cases' length, never a copy of the design. Covariance ``I^-1 M I^-1`` with
+    ``I = X' diag(mu) X`` and ``M = X' diag((y - mu)^2) X`` (``cov_type="HC0"``, as
+    statsmodels' ``GLM.fit(cov_type="HC0")``) or ``I^-1`` (``"nonrobust"``). A stratum
+    without events drives its coefficient towards minus infinity; the fit stops when
+    the remaining gain is negligible (as statsmodels' deviance criterion does) and the
+    treatment coefficient is still estimable.
     """
-    with warnings.catch_warnings():
-        # a stratum without events drives its coefficient to -inf; the treatment
-        # coefficient is still estimable and the caller checks the arms have events
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model = sm.GLM(y, design, family=sm.families.Poisson(), offset=offset)
-        result = model.fit(cov_type=cov_type, maxiter=100, tol=1e-10)
-    fitted = np.asarray(result.fittedvalues, dtype=float)
+    y = np.asarray(y, dtype=float)
+    design = _as_design(design)
+
+    def state(beta: np.ndarray, derivatives: bool):
+        eta = _linear_predictor(design, beta, offset)
+        with np.errstate(over="ignore"):
+            mu = np.exp(eta)
+        loglik = float(y @ eta - mu.sum())  # without the constant -sum(log y!)
+        if not derivatives:
+            return loglik, None, None
+        return loglik, design.tdot(y - mu), design.gram(mu)
+
+    mu = (y + y.mean()) / 2.0
+    working = np.log(mu) + (y - mu) / mu
+    if offset is not None:
+        working -= offset
+    start = _solve_information(design.gram(mu), design.tdot(mu * working))
+    del working
+    beta, converged, _ = _maximise(state, start)
+    eta = _linear_predictor(design, beta, offset)
+    mu = np.exp(eta)
+    del eta
+    information = design.gram(mu)
+    residual = y - mu
+    meat = None if cov_type == "nonrobust" else design.gram(residual**2)
+    cov = _sandwich(information, meat, cov_type)
     out = CountFit(
-        log_rate_ratio=float(result.params[column]),
-        std_error=float(np.sqrt(result.cov_params()[column, column])),
-        converged=bool(result.converged),
+        log_rate_ratio=float(beta[column]),
+        std_error=float(np.sqrt(cov[column, column])),
+        converged=converged,
         n_params=int(design.shape[1]),
-        pearson_chi2=float(result.pearson_chi2),
-        df_resid=float(result.df_resid),
+        pearson_chi2=float(np.sum(residual**2 / mu)),
+        df_resid=float(design.shape[0] - design.shape[1]),
     )
-    return out, fitted, np.asarray(result.params, dtype=float)
+    return out, mu, beta
 
 
-class _NegativeBinomial2(sm.NegativeBinomialP):
-    """statsmodels' NB-P model with ``p=2`` (NB2) and its Hessian assembled by matrix products.
+def _nb2_terms(y: np.ndarray, eta: np.ndarray, alpha: float) -> dict[str, Any]:
+    """Per-case pieces of the NB2 log-likelihood and its derivatives (variance ``mu + alpha mu^2``).
 
-    statsmodels builds the NB-P Hessian with one Python-level pass over the rows per
-    coefficient (and the NB2 ``NegativeBinomial`` class with one per pair of
-    coefficients); at 20,000 cases and 47 columns that is 0.15-0.3 s per Newton step.
-    Here the per-case factors come from statsmodels' own ``hessian_factor`` and are
-    combined as ``X' diag(h_bb) X``, ``X' h_ba`` and ``sum(h_aa)``: the same matrix
-    (checked against ``NegativeBinomialP.hessian`` in the tests), one BLAS call.
+    ``l_i = lgamma(y + r) - lgamma(r) - lgamma(y + 1) - (r + y) log(1 + alpha mu)
+    + y log(alpha mu)`` with ``r = 1 / alpha`` (Cameron & Trivedi 2013, section 3.3).
+    The gamma-function terms vanish for a zero count, so they are computed only on the
+    cases with events (harm counts are mostly zero).
     """
+    r = 1.0 / alpha
+    with np.errstate(over="ignore"):
+        mu = np.exp(eta)
+    events = np.flatnonzero(y)
+    return {
+        "y": y,
+        "eta": eta,
+        "mu": mu,
+        "w": 1.0 + alpha * mu,
+        "log_w": np.log1p(alpha * mu),
+        "r": r,
+        "alpha": alpha,
+        "events": events,
+        "y_events": y[events],
+    }
 
-    def hessian(self, params):
-        factor_bb, factor_ba, factor_aa = self.hessian_factor(params)
-        exog = self.exog
-        k = exog.shape[1]
-        hessian = np.empty((k + 1, k + 1))
-        hessian[:k, :k] = (exog * factor_bb[:, None]).T @ exog
-        hessian[:k, k] = hessian[k, :k] = exog.T @ factor_ba
-        hessian[k, k] = float(np.sum(factor_aa))
-        return hessian
+
+def _nb2_digamma(t: dict) -> np.ndarray:
+    """``psi(r) - psi(y + r)`` per case (0 for a zero count)."""
+    out = np.zeros(t["y"].size)
+    out[t["events"]] = special.digamma(t["r"]) - special.digamma(t["y_events"] + t["r"])
+    return out
+
+
+def _nb2_loglik(t: dict) -> float:
+    y, r = t["y"], t["r"]
+    gammas = special.gammaln(t["y_events"] + r) - special.gammaln(r)
+    # without the constant -sum(log y!)
+    return float(gammas.sum() - (r + y) @ t["log_w"] + y @ (t["eta"] + math.log(t["alpha"])))
+
+
+def _nb2_scores(t: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per-case scores: ``(dl/d eta, dl/d alpha)``; ``dl/d beta = x dl/d eta``."""
+    y, mu, w, alpha = t["y"], t["mu"], t["w"], t["alpha"]
+    d_eta = (y - mu) / w
+    d_alpha = (_nb2_digamma(t) + t["log_w"]) / alpha**2 + d_eta / alpha
+    return d_eta, d_alpha
+
+
+def _nb2_information(t: dict, design: CountDesign) -> np.ndarray:
+    """Observed information (minus the Hessian) in ``(beta, alpha)``."""
+    y, mu, w, alpha, r = t["y"], t["mu"], t["w"], t["alpha"], t["r"]
+    k = design.shape[1]
+    information = np.empty((k + 1, k + 1))
+    information[:k, :k] = design.gram(mu * (1.0 + alpha * y) / w**2)
+    information[:k, k] = information[k, :k] = design.tdot((y - mu) * mu / w**2)
+    trigammas = float(np.sum(special.polygamma(1, r) - special.polygamma(1, t["y_events"] + r)))
+    second = (
+        -2.0 * (_nb2_digamma(t) + t["log_w"]) / alpha**3
+        + mu / (alpha**2 * w)
+        - (y - mu) * (1.0 + 2.0 * alpha * mu) / (alpha * w) ** 2
+    )
+    information[k, k] = trigammas / alpha**4 - float(second.sum())
+    return information
 
 
 def fit_negative_binomial(
     y: np.ndarray,
-    design: np.ndarray,
+    design: np.ndarray | CountDesign,
     offset: np.ndarray | None,
     *,
     cov_type: str,
-    start: np.ndarray | None = None,
+    start: np.ndarray,
     column: int = 1,
 ) -> CountFit:
-    """NB2 maximum likelihood (statsmodels ``NegativeBinomialP``, ``p=2``) with the same covariance type.
+    """NB2 maximum likelihood in ``(beta, alpha)`` with the same covariance type.
 
-    The score per case is statsmodels' analytic one (the older ``NegativeBinomial``
-    class differentiates the log-likelihood numerically for the sandwich), the Hessian
-    that of :class:`_NegativeBinomial2`.
+    The model and parametrisation of statsmodels' ``NegativeBinomialP(p=2)``; ``start``
+    holds the coefficients and the dispersion to start from (the Poisson fit and the
+    Cameron–Trivedi slope are a few Newton steps away). Newton's method with analytic
+    score and observed information over row blocks, so memory stays flat at a million
+    rows. Covariance: the HC0 sandwich of the per-case scores in ``(beta, alpha)`` (as
+    ``NegativeBinomialP.fit(cov_type="HC0")``), or the inverse information.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model = _NegativeBinomial2(y, design, p=2, offset=offset)
-        result = model.fit(
-            start_params=start,
-            method="bfgs" if start is None else "newton",
-            maxiter=200,
-            disp=0,
-            cov_type=cov_type,
-            **({} if start is None else {"tol": 1e-10}),
-        )
-        if not result.mle_retvals.get("converged", False) and start is not None:
-            result = model.fit(method="bfgs", maxiter=500, disp=0, cov_type=cov_type)
-    params = np.asarray(result.params, dtype=float)
-    cov = np.asarray(result.cov_params(), dtype=float)
+    y = np.asarray(y, dtype=float)
+    design = _as_design(design)
+    k = design.shape[1]
+
+    def state(theta: np.ndarray, derivatives: bool):
+        terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
+        loglik = _nb2_loglik(terms)
+        if not derivatives:
+            return loglik, None, None
+        d_eta, d_alpha = _nb2_scores(terms)
+        score = np.append(design.tdot(d_eta), d_alpha.sum())
+        return loglik, score, _nb2_information(terms, design)
+
+    theta, converged, _ = _maximise(
+        state, np.asarray(start, dtype=float), valid=lambda theta: theta[k] > 0
+    )
+    terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
+    information = _nb2_information(terms, design)
+    meat = None
+    if cov_type != "nonrobust":
+        d_eta, d_alpha = _nb2_scores(terms)
+        meat = np.empty((k + 1, k + 1))
+        meat[:k, :k] = design.gram(d_eta**2)
+        meat[:k, k] = meat[k, :k] = design.tdot(d_eta * d_alpha)
+        meat[k, k] = float(d_alpha @ d_alpha)
+    del terms
+    cov = _sandwich(information, meat, cov_type)
     return CountFit(
-        log_rate_ratio=float(params[column]),
+        log_rate_ratio=float(theta[column]),
         std_error=float(np.sqrt(cov[column, column])),
-        converged=bool(result.mle_retvals.get("converged", False)),
-        n_params=int(design.shape[1]),
-        alpha=float(params[-1]),
+        converged=converged,
+        n_params=k,
+        alpha=float(theta[k]),
     )
 
 
@@ -178,7 +414,9 @@ def _exp(value: float) -> float:
     return math.exp(value) if value < 700 else math.inf
 
 
-def full_rank_columns(design: np.ndarray, *, keep: tuple[int, ...] = (0, 1)) -> np.ndarray:
+def full_rank_columns(
+    design: np.ndarray | CountDesign, *, keep: tuple[int, ...] = (0, 1)
+) -> np.ndarray:
     """Indices of a maximal set of linearly independent columns, ``keep`` always first.
 
     Greedy selection on the correlation-scaled cross-product ``X'X`` (p × p, cheap at a
@@ -189,7 +427,7 @@ def full_rank_columns(design: np.ndarray, *, keep: tuple[int, ...] = (0, 1)) -> 
     """
     p = design.shape[1]
     order = list(keep) + [j for j in range(p) if j not in keep]
-    cross = design.T @ design
+    cross = design.gram() if isinstance(design, CountDesign) else design.T @ design
     scale = np.sqrt(np.diag(cross))
     scale[scale == 0] = np.inf  # an all-zero column has 1 - R^2 = 0 and is dropped
     cross = cross / scale[:, None] / scale[None, :]

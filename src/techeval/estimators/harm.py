@@ -825,7 +825,9 @@ class HarmRates(Estimator):
             )
             return (primary, *descriptive)
 
-        design = self._design(frame.loc[keep], t, covariates, others)
+        # only the model's columns, and a copy only when rows are left out
+        kept = frame[[*covariates, *others]]
+        design = self._design(kept if keep.all() else kept.loc[keep], t, covariates, others)
         offset = None if e is None else np.log(e)
         poisson, fitted, poisson_params = _hm.fit_poisson(y, design, offset, cov_type=self.cov_type)
         dispersion = _hm.overdispersion_test(y, fitted, poisson.df_resid)
@@ -842,13 +844,9 @@ class HarmRates(Estimator):
         base["design_columns"] = poisson.n_params
         fits = {"poisson_glm_robust": poisson}
         if self.model == "negative_binomial" or (self.model == "auto" and overdispersed):
-            start = None
-            if poisson.converged:
-                # Poisson coefficients are consistent for NB2's mean model, and the
-                # Cameron-Trivedi slope for its dispersion: a start a few Newton steps away
-                start = np.append(
-                    poisson_params, max(float(dispersion["cameron_trivedi_alpha"]), 0.05)
-                )
+            # Poisson coefficients are consistent for NB2's mean model, and the
+            # Cameron-Trivedi slope for its dispersion: a start a few Newton steps away
+            start = np.append(poisson_params, max(float(dispersion["cameron_trivedi_alpha"]), 0.05))
             fits["negative_binomial"] = _hm.fit_negative_binomial(
                 y, design, offset, cov_type=self.cov_type, start=start
             )
@@ -893,18 +891,24 @@ class HarmRates(Estimator):
 
     def _design(
         self, kept: pd.DataFrame, treated: np.ndarray, covariates: list[str], others: list[str]
-    ) -> np.ndarray:
-        blocks = [np.ones((treated.size, 1)), treated.astype(float)[:, None]]
+    ) -> _hm.CountDesign:
+        """``[1, T, O, h(X)]``, aliased columns dropped (never T); read block by block,
+        so the encoded covariates (shared with other estimators in a run) are not copied."""
+        leading = np.empty((treated.size, 2 + len(others)))
+        leading[:, 0] = 1.0
+        leading[:, 1] = treated
         if others:
-            blocks.append(kept[others].astype(float).to_numpy())
+            leading[:, 2:] = kept[others].astype(float).to_numpy()
+        parts = [leading]
         if covariates:
-            encoded = build_design(
-                kept[covariates].reset_index(drop=True),
-                spline_knots=int(self.spline_knots),
-                drop_first=True,  # unpenalised fit: a full-rank design
+            parts.append(
+                build_design(
+                    kept[covariates].reset_index(drop=True),
+                    spline_knots=int(self.spline_knots),
+                    drop_first=True,  # unpenalised fit: a full-rank design
+                ).matrix
             )
-            blocks.append(encoded.matrix)
-        design = np.hstack(blocks)
+        design = _hm.CountDesign(*parts)
         columns = _hm.full_rank_columns(design, keep=(0, 1))
         if 1 not in columns:
             raise EstimatorError(
@@ -912,7 +916,7 @@ class HarmRates(Estimator):
                 "no rate ratio can be estimated",
                 hint="Remove covariates that encode the technique",
             )
-        return np.ascontiguousarray(design[:, columns])
+        return design.select(columns)
 
     def _zero_event_row(self, t, y, e, events_treated, events_control, common, base, warnings):
         exposure_treated = float(e[t].sum()) if e is not None else float(t.sum())
