@@ -174,3 +174,47 @@ def test_design_matches_scikit_learn_encoders():
     expected = np.hstack([one_hot, spline, flag])
     expected = (expected - expected.mean(0)) / expected.std(0)
     np.testing.assert_allclose(design.matrix, expected, atol=1e-10)
+
+
+def test_balance_matrix_holds_numbers_as_they_are_and_a_column_per_text_level():
+    from techeval.estimators._nuisance import balance_matrix
+
+    frame = pd.DataFrame(
+        {
+            "offence": pd.array(["fraud", "drugs", "arms", "drugs"], dtype="string"),
+            "n": pd.array([1, 5, 2, 3], dtype="Int64"),
+            "armed": [True, False, False, True],
+            "score": [0.5, 1.5, -2.0, 0.0],
+        }
+    )
+    design = balance_matrix(frame)
+    expected = pd.concat(
+        [
+            pd.get_dummies(frame["offence"], prefix="offence", prefix_sep="=").astype(float),
+            frame[["n"]].astype(float),
+            pd.get_dummies(frame["armed"].astype(str), prefix="armed", prefix_sep="="),
+            frame[["score"]],
+        ],
+        axis=1,
+    ).astype(float)
+    assert design.names == list(expected.columns)
+    np.testing.assert_array_equal(design.matrix, expected.to_numpy())
+    assert design.matrix.flags.f_contiguous
+
+
+def test_design_with_an_intercept_is_the_design_after_a_column_of_ones():
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(
+        {"offence": rng.choice(["arms", "drugs", "fraud"], 300), "n": rng.integers(1, 9, 300)}
+    )
+    plain = build_design(frame, spline_knots=3, drop_first=True)
+    with_one = build_design(frame, spline_knots=3, drop_first=True, intercept=True)
+    assert with_one.names == ["intercept", *plain.names]
+    np.testing.assert_array_equal(with_one.matrix[:, 0], 1.0)
+    np.testing.assert_array_equal(with_one.matrix[:, 1:], plain.matrix)
+    with shared_nuisance():  # cached separately: the two never stand in for each other
+        assert (
+            build_design(frame, spline_knots=3, drop_first=True).matrix.shape == plain.matrix.shape
+        )
+        cached = build_design(frame, spline_knots=3, drop_first=True, intercept=True)
+        assert cached.matrix.shape == with_one.matrix.shape

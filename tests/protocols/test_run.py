@@ -564,3 +564,20 @@ def test_result_records_the_span_of_data_years(quick_runs, small_cases):
     document = json.loads((quick_runs[0] / "result.json").read_text(encoding="utf-8"))
     years = pd.read_csv(small_cases)["year"]
     assert document["data"]["years"] == {"first": int(years.min()), "last": int(years.max())}
+
+
+def test_estimators_never_receive_case_ids(small_cases, monkeypatch):
+    # the runner hands estimators the cases without the ID and the raw technique list
+    # (the technique columns hold it): IDs stay out of every estimator and worker process
+    seen: list[set[str]] = []
+    original = runner._run_task
+
+    def recording(task, frame):
+        seen.append(set(frame.columns))
+        return original(task, frame)
+
+    monkeypatch.setattr(runner, "_run_task", recording)
+    outcome = run_protocol("quick-v1", small_cases)  # n_jobs 1: tasks run in this process
+    assert seen and outcome.document["results"]
+    assert not any({"case_id", "techniques"} & columns for columns in seen)
+    assert all({"electronic_surveillance", "offence", "cost_total"} <= columns for columns in seen)

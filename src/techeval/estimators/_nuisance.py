@@ -265,25 +265,31 @@ def _fingerprint(covariates: pd.DataFrame) -> tuple:
     return (len(covariates), digest.hexdigest())
 
 
-def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
+def build_design(
+    covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool, intercept: bool = False
+) -> Design:
     """Encode covariates for a GLM: one-hot text, B-spline continuous numbers, standardise.
 
     Preprocessing is unsupervised (it never looks at treatment or outcome), so fitting it
     once on all rows and reusing it inside cross-fitting folds and bootstrap replicates
     leaks nothing about the outcome.
 
+    With ``intercept`` the matrix has a leading column of ones (named ``"intercept"``),
+    built in the same allocation: a caller that needs ``[1, X]`` does not copy ``X``.
+
     Inside :func:`shared_nuisance` the matrix is kept (keyed by the cells of
     ``covariates`` and the options) and shared between callers, so it is read-only
     there: copy it to change it.
     """
+    options = {"spline_knots": spline_knots, "drop_first": drop_first, "intercept": intercept}
     if not _SHARING.get():
-        return _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
-    key = (_fingerprint(covariates), int(spline_knots), bool(drop_first))
+        return _build_design(covariates, **options)
+    key = (_fingerprint(covariates), int(spline_knots), bool(drop_first), bool(intercept))
     cached = _DESIGN_CACHE.get(key)
     if cached is not None:
         _DESIGN_CACHE.move_to_end(key)
         return Design(cached.matrix, list(cached.names))
-    design = _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
+    design = _build_design(covariates, **options)
     design.matrix.flags.writeable = False
     _DESIGN_CACHE[key] = design
     while len(_DESIGN_CACHE) > _DESIGN_CACHE_SIZE:
@@ -297,7 +303,9 @@ def _one_hot_levels(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(level) for level in uniques]
 
 
-def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
+def _build_design(
+    covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool, intercept: bool = False
+) -> Design:
     n = len(covariates)
     # first pass: what each column becomes (codes and levels, raw values or a spline)
     parts: list[tuple[str, object]] = []
@@ -323,7 +331,8 @@ def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bo
             parts.append(("spline", (spline, values, width)))
             names.extend(f"{column}:spline{j}" for j in range(width))
     # second pass: fill one preallocated matrix (no stacking copies at a million rows)
-    matrix = np.zeros((n, len(names)), dtype=np.float64)
+    whole = np.zeros((n, len(names) + int(intercept)), dtype=np.float64)
+    matrix = whole[:, 1:] if intercept else whole
     at = 0
     for kind, part in parts:
         if kind == "one_hot":
@@ -343,7 +352,10 @@ def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bo
                 )
             at += width
     _standardise(matrix)
-    return Design(matrix, names)
+    if intercept:
+        whole[:, 0] = 1.0
+        names = ["intercept", *names]
+    return Design(whole, names)
 
 
 def _standardise(matrix: np.ndarray) -> None:
@@ -386,21 +398,27 @@ def balance_matrix(covariates: pd.DataFrame) -> Design:
 
 
 def _balance_matrix(covariates: pd.DataFrame) -> Design:
-    blocks, names = [], []
+    # levels first, then one matrix filled column by column: no list of columns beside
+    # it (which doubled the memory at a million cases)
+    columns: list[tuple[pd.Series, np.ndarray | None, list[str]]] = []
     for column in covariates.columns:
         series = covariates[column]
         if _is_categorical(series):
             codes, levels = _one_hot_levels(series)
-            for code, level in enumerate(levels):
-                blocks.append((codes == code).astype(float))
-                names.append(f"{column}={level}")
+            columns.append((series, codes, [f"{column}={level}" for level in levels]))
         else:
-            blocks.append(series.to_numpy(dtype=float))
-            names.append(str(column))
+            columns.append((series, None, [str(column)]))
+    names = [name for _, _, column_names in columns for name in column_names]
     # column-major: the balance table reads it column by column
-    matrix = np.empty((len(covariates), len(blocks)), order="F")
-    for j, block in enumerate(blocks):
-        matrix[:, j] = block
+    matrix = np.empty((len(covariates), len(names)), order="F")
+    j = 0
+    for series, codes, column_names in columns:
+        if codes is None:
+            matrix[:, j] = series.to_numpy(dtype=float)
+        else:
+            for code in range(len(column_names)):
+                matrix[:, j + code] = codes == code
+        j += len(column_names)
     return Design(matrix, names)
 
 
