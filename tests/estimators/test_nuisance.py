@@ -200,21 +200,3 @@ def test_balance_matrix_holds_numbers_as_they_are_and_a_column_per_text_level():
     assert design.names == list(expected.columns)
     np.testing.assert_array_equal(design.matrix, expected.to_numpy())
     assert design.matrix.flags.f_contiguous
-
-
-def test_design_with_an_intercept_is_the_design_after_a_column_of_ones():
-    rng = np.random.default_rng(8)
-    frame = pd.DataFrame(
-        {"offence": rng.choice(["arms", "drugs", "fraud"], 300), "n": rng.integers(1, 9, 300)}
-    )
-    plain = build_design(frame, spline_knots=3, drop_first=True)
-    with_one = build_design(frame, spline_knots=3, drop_first=True, intercept=True)
-    assert with_one.names == ["intercept", *plain.names]
-    np.testing.assert_array_equal(with_one.matrix[:, 0], 1.0)
-    np.testing.assert_array_equal(with_one.matrix[:, 1:], plain.matrix)
-    with shared_nuisance():  # cached separately: the two never stand in for each other
-        assert (
-            build_design(frame, spline_knots=3, drop_first=True).matrix.shape == plain.matrix.shape
-        )
-        cached = build_design(frame, spline_knots=3, drop_first=True, intercept=True)
-        assert cached.matrix.shape == with_one.matrix.shape

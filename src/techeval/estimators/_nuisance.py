@@ -265,31 +265,25 @@ def _fingerprint(covariates: pd.DataFrame) -> tuple:
     return (len(covariates), digest.hexdigest())
 
 
-def build_design(
-    covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool, intercept: bool = False
-) -> Design:
+def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
     """Encode covariates for a GLM: one-hot text, B-spline continuous numbers, standardise.
 
     Preprocessing is unsupervised (it never looks at treatment or outcome), so fitting it
     once on all rows and reusing it inside cross-fitting folds and bootstrap replicates
     leaks nothing about the outcome.
 
-    With ``intercept`` the matrix has a leading column of ones (named ``"intercept"``),
-    built in the same allocation: a caller that needs ``[1, X]`` does not copy ``X``.
-
     Inside :func:`shared_nuisance` the matrix is kept (keyed by the cells of
     ``covariates`` and the options) and shared between callers, so it is read-only
     there: copy it to change it.
     """
-    options = {"spline_knots": spline_knots, "drop_first": drop_first, "intercept": intercept}
     if not _SHARING.get():
-        return _build_design(covariates, **options)
-    key = (_fingerprint(covariates), int(spline_knots), bool(drop_first), bool(intercept))
+        return _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
+    key = (_fingerprint(covariates), int(spline_knots), bool(drop_first))
     cached = _DESIGN_CACHE.get(key)
     if cached is not None:
         _DESIGN_CACHE.move_to_end(key)
         return Design(cached.matrix, list(cached.names))
-    design = _build_design(covariates, **options)
+    design = _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
     design.matrix.flags.writeable = False
     _DESIGN_CACHE[key] = design
     while len(_DESIGN_CACHE) > _DESIGN_CACHE_SIZE:
@@ -303,9 +297,7 @@ def _one_hot_levels(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(level) for level in uniques]
 
 
-def _build_design(
-    covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool, intercept: bool = False
-) -> Design:
+def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
     n = len(covariates)
     # first pass: what each column becomes (codes and levels, raw values or a spline)
     parts: list[tuple[str, object]] = []
@@ -331,8 +323,7 @@ def _build_design(
             parts.append(("spline", (spline, values, width)))
             names.extend(f"{column}:spline{j}" for j in range(width))
     # second pass: fill one preallocated matrix (no stacking copies at a million rows)
-    whole = np.zeros((n, len(names) + int(intercept)), dtype=np.float64)
-    matrix = whole[:, 1:] if intercept else whole
+    matrix = np.zeros((n, len(names)), dtype=np.float64)
     at = 0
     for kind, part in parts:
         if kind == "one_hot":
@@ -352,10 +343,7 @@ def _build_design(
                 )
             at += width
     _standardise(matrix)
-    if intercept:
-        whole[:, 0] = 1.0
-        names = ["intercept", *names]
-    return Design(whole, names)
+    return Design(matrix, names)
 
 
 def _standardise(matrix: np.ndarray) -> None:

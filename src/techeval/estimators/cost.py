@@ -100,8 +100,8 @@ class _Data:
     treated: np.ndarray
     components: dict[str, np.ndarray]  # name -> values (nan where not recorded)
     kinds: dict[str, str]  # name -> "gamma" | "poisson" | "binary"
-    features: np.ndarray  # [1, X]: intercept column first
-    feature_names: list[str]  # of X
+    features: np.ndarray
+    feature_names: list[str]
     rows_dropped: dict[str, Any]
 
     @property
@@ -133,17 +133,15 @@ def _working_covariates(
 
 
 def _design(covariates: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """``[1, X]``: an intercept column, then the linear design (text one-hot, first level
-    dropped, standardised) from the shared builder; and the names of ``X``'s columns."""
+    """Linear design (text one-hot, first level dropped), standardised, via the shared builder."""
     if covariates.shape[1] == 1 and pd.api.types.is_numeric_dtype(covariates.iloc[:, 0].dtype):
         # build_design standardises its only block in place, and a lone numeric column
         # is a read-only view under copy-on-write; hand it a private copy
         values = covariates.iloc[:, 0].to_numpy(dtype=float, copy=True)
         scale = values.std() or 1.0
-        X1 = np.column_stack([np.ones(values.size), (values - values.mean()) / scale])
-        return X1, [str(covariates.columns[0])]
-    design = build_design(covariates, spline_knots=0, drop_first=True, intercept=True)
-    return design.matrix, design.names[1:]
+        return ((values - values.mean()) / scale)[:, None], [str(covariates.columns[0])]
+    design = build_design(covariates, spline_knots=0, drop_first=True)
+    return design.matrix, design.names
 
 
 def _component_kind(values: np.ndarray, name: str) -> str:
@@ -231,6 +229,10 @@ class _Settings:
     estimand: str
     l2_penalty: float
     propensity_clip: float
+
+
+def _with_intercept(X: np.ndarray) -> np.ndarray:
+    return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
 @dataclass(frozen=True)
@@ -417,9 +419,7 @@ def _one_step(
 
 
 def _propensity_model(settings: _Settings, X: np.ndarray, treated: np.ndarray) -> _Linear:
-    # fitted on X itself (the solver adds the intercept): no copy of the design with one
-    fitted = GLM("binary", l2_penalty=settings.l2_penalty).fit(X, treated.astype(float)).model_
-    return _Linear("binary", np.r_[fitted.intercept_[:1], fitted.coef_].astype(float))
+    return _fit_glm(_with_intercept(X), treated.astype(float), "binary", settings.l2_penalty)
 
 
 def _clipped(settings: _Settings, model: _Linear, X1: np.ndarray) -> np.ndarray:
@@ -521,7 +521,7 @@ def _difference(
 
 def _all_differences(
     settings: _Settings,
-    X1: np.ndarray,
+    X: np.ndarray,
     treated: np.ndarray,
     components: dict[str, np.ndarray],
     kinds: dict[str, str],
@@ -531,15 +531,16 @@ def _all_differences(
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, dict[str, _Linear]]]:
     """Differences, influence values and fitted models of every component.
 
-    ``X1`` is the design with its intercept column first. ``starts["propensity"]`` and ``starts[name]`` hold the full-data models that a
+    ``starts["propensity"]`` and ``starts[name]`` hold the full-data models that a
     weighted (one-step) call steps from.
     """
+    X1 = _with_intercept(X)
     starts = starts or {}
     fitted: dict[str, dict[str, _Linear]] = {}
     propensity = None
     if settings.model == "gamma_dr":
         if weights is None:
-            score = _propensity_model(settings, X1[:, 1:], treated)
+            score = _propensity_model(settings, X, treated)
             if factorise:
                 score = _with_factor(score, X1, treated.astype(float), settings.l2_penalty)
         else:
