@@ -418,8 +418,9 @@ def _one_step(
     return replace(model, params=params, eta_range=(float(fitted.min()), float(fitted.max())))
 
 
-def _propensity_model(settings: _Settings, X: np.ndarray, treated: np.ndarray) -> _Linear:
-    return _fit_glm(_with_intercept(X), treated.astype(float), "binary", settings.l2_penalty)
+def _propensity_model(settings: _Settings, X1: np.ndarray, treated: np.ndarray) -> _Linear:
+    # X1 = [1, X], made once by the caller: a second copy here cost 200 MB at 1M cases
+    return _fit_glm(X1, treated.astype(float), "binary", settings.l2_penalty)
 
 
 def _clipped(settings: _Settings, model: _Linear, X1: np.ndarray) -> np.ndarray:
@@ -540,7 +541,7 @@ def _all_differences(
     propensity = None
     if settings.model == "gamma_dr":
         if weights is None:
-            score = _propensity_model(settings, X, treated)
+            score = _propensity_model(settings, X1, treated)
             if factorise:
                 score = _with_factor(score, X1, treated.astype(float), settings.l2_penalty)
         else:
