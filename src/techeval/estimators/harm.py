@@ -524,9 +524,9 @@ class HarmRates(Estimator):
     overdispersion_alpha : float
         Level of the overdispersion test.
     cov_type : {"HC0", "nonrobust"}
-        Covariance of both fits (statsmodels' ``cov_type``); default HC0, the sandwich
-        with divisor ``n`` used throughout techeval (statsmodels' GLM gives the same
-        matrix for HC1–HC3, so they are not offered).
+        Covariance of both fits (named as statsmodels' ``cov_type``); default HC0, the
+        sandwich with divisor ``n`` used throughout techeval (statsmodels' GLM gives the
+        same matrix for HC1–HC3, so they are not offered).
     adjust_for_techniques : bool
         Add the other technique columns (those of :data:`techeval.cases.TECHNIQUES` in
         the data) to the model. They share the drivers of the technique studied and have
@@ -568,8 +568,10 @@ class HarmRates(Estimator):
     (Clopper–Pearson on ``y1 | y1 + y0``) is in the diagnostics. With no events in
     either arm the ratio is not estimable (``nan``, with a warning).
 
-    Validated against direct statsmodels fits (same coefficient and robust standard
-    error to 1e-8) and on synthetic data with known rate ratios.
+    Both models are fitted by techeval's own Newton iterations over row blocks
+    (:mod:`techeval.estimators._harm_models`), so memory stays flat at a million cases;
+    they are validated against direct statsmodels fits (same coefficient and robust
+    standard error to 1e-8) and on synthetic data with known rate ratios.
 
     References
     ----------
