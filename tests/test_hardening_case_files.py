@@ -66,6 +66,13 @@ def _summary(run, path, *extra):
             "'year' more than once",
         ),
         ("ragged.csv", to_csv(VALID_ROWS).encode() + b"1," * 19 + b"1\n", "line 6 has 20 fields"),
+        # one field too many on the first data line: pandas would take the first column
+        # as row labels and shift every other column (found in session 3)
+        (
+            "shifted.csv",
+            to_csv([[*VALID_ROWS[0], "extra"], *VALID_ROWS[1:]]).encode(),
+            f"line 2 has {len(HEADER) + 1} fields where the header has {len(HEADER)}",
+        ),
         ("cases.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 512, "old-style .xls"),
         ("cases.dat", b"anything", "cannot tell the format"),
         ("cases.parquet", b"PAR1 not really", "cannot be read as Parquet"),

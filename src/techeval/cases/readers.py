@@ -15,6 +15,7 @@ import codecs
 import csv
 import datetime as dt
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,17 +221,32 @@ def _parse_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
             hint="Rename or remove the repeated columns",
         )
     try:
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=True,
-            engine="c",
-            encoding=encoding,
-            encoding_errors=errors,
-        )
+        with warnings.catch_warnings():
+            # index_col=False: a first data line with one field more than the header
+            # would otherwise make pandas take the first column as row labels and shift
+            # every other column one place to the left; pandas warns instead, and the
+            # warning is raised here as the error it is
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
+                engine="c",
+                index_col=False,
+                encoding=encoding,
+                encoding_errors=errors,
+            )
+    except pd.errors.ParserWarning:
+        line, fields = _first_data_line(header_text, delimiter)
+        raise CaseFileError(
+            f"the file cannot be parsed as delimited text (line {line} has {fields} fields "
+            f"where the header has {len(stripped)})",
+            where=str(path),
+            hint="Check that every line has the same number of fields and that quotes are closed",
+        ) from None
     except pd.errors.ParserError as exc:
         raise CaseFileError(
             f"the file cannot be parsed as delimited text ({_parser_detail(exc)})",
@@ -275,6 +291,15 @@ def _sniff_delimiter(header_line: str) -> str:
     counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in CSV_DELIMITERS}
     best = max(CSV_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > 1 else ","
+
+
+def _first_data_line(text: str, delimiter: str) -> tuple[int, int]:
+    """Line number (1-based) and field count of the first non-blank line after the header."""
+    lines = re.split(r"\r\n|\r|\n", text.lstrip("\ufeff"))
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip():
+            return number, len(next(csv.reader([line], delimiter=delimiter)))
+    return 2, 0  # pragma: no cover - pandas warns only when a data line exists
 
 
 def _parser_detail(exc: Exception) -> str:
