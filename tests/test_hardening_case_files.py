@@ -296,6 +296,21 @@ def test_excel_over_the_uncompressed_cap_is_refused(run, tmp_path, monkeypatch):
     assert run("validate", path).code == 0
 
 
+def test_excel_asking_for_an_unknown_zip_version_is_refused(run, tmp_path):
+    # found by the long Excel fuzz run: zipfile raises NotImplementedError for a
+    # "version needed to extract" above 6.3 while listing the archive
+    source = tmp_path / "plain.xlsx"
+    pd.DataFrame(VALID_ROWS, columns=HEADER, dtype="str").to_excel(source, index=False)
+    raw = bytearray(source.read_bytes())
+    central = raw.index(b"PK\x01\x02")  # the first central directory record
+    raw[central + 6] = 64  # needs version 6.4 to extract
+    path = tmp_path / "future.xlsx"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(NotImplementedError):
+        zipfile.ZipFile(path)
+    assert_refused(run("validate", path), "not a valid .xlsx workbook", "zip file version")
+
+
 def _workbook_with(tmp_path, name, member, transform):
     source = tmp_path / "plain.xlsx"
     pd.DataFrame(VALID_ROWS, columns=HEADER, dtype="str").to_excel(source, index=False)

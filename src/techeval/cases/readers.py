@@ -377,6 +377,14 @@ def read_excel(path: Path) -> RawTable:
             where=str(path),
             hint="Save it again from Excel",
         ) from None
+    except (NotImplementedError, UnicodeDecodeError, ValueError) as exc:
+        # zipfile refuses an archive that asks for a newer zip version (a fuzzed or
+        # hand-made file; Excel never writes one) or has an undecodable member name
+        raise CaseFileError(
+            f"the file is not a valid .xlsx workbook ({_first_line(exc)})",
+            where=str(path),
+            hint="Save it again from Excel",
+        ) from None
     total = sum(m.file_size for m in members)
     if total > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise CaseFileError(
