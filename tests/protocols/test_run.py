@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
@@ -424,8 +425,16 @@ def test_cli_lists_and_shows_protocols_with_their_hash(cli):
 # ---- the shipped data: truth recovered --------------------------------------------------
 
 
+#: Truth checks on the shipped data in this file's slow tests: four techniques in the
+#: README's standard-v1 run and one in each of three technique protocols. Seven 95%
+#: intervals all cover the truth only 70% of the time, so each is checked at the
+#: Bonferroni level 1 - 0.05/7, and all of them together hold with 95% probability.
+_TRUTH_CHECKS = 7
+
+
 def _truth_within_ci(document, outcome="conviction"):
     truth = json.loads(TRUTH.read_text(encoding="utf-8"))
+    z = stats.norm.ppf(1 - 0.05 / (2 * _TRUTH_CHECKS))
     checked = 0
     for row in document["results"]:
         if (row["method"], row["measure"], row["scale"], row["subgroup"]) != (
@@ -436,7 +445,9 @@ def _truth_within_ci(document, outcome="conviction"):
         ):
             continue
         true_effect = truth["techniques"][row["technique"]][outcome]["ate"]
-        assert row["ci_low"] <= true_effect <= row["ci_high"], (row["technique"], row, true_effect)
+        assert row["diagnostics"]["inference"] == "influence_function"  # a Wald interval
+        half = z * row["std_error"]
+        assert abs(row["estimate"] - true_effect) <= half, (row["technique"], row, true_effect)
         checked += 1
     assert checked == len(document["settings"]["techniques"])
 
