@@ -321,9 +321,18 @@ def _gamma_irls(
 
 
 def _fit_glm(
-    X1: np.ndarray, y: np.ndarray, kind: str, l2_penalty: float, start: _Linear | None = None
+    X1: np.ndarray,
+    y: np.ndarray,
+    kind: str,
+    l2_penalty: float,
+    start: _Linear | None = None,
+    rows: np.ndarray | None = None,
 ) -> _Linear:
-    """Fit one component model: gamma GLM (log link), else the shared GLMs."""
+    """Fit one component model: gamma GLM (log link), else the shared GLMs.
+
+    ``rows`` (the shared GLMs only) fits on ``X1[rows]``, ``y[rows]``; the logistic
+    solver reads those rows in place instead of a copy of them.
+    """
     if kind == "gamma":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -338,25 +347,16 @@ def _fit_glm(
         if not np.all(np.isfinite(params)):
             raise EstimatorError("the gamma GLM for cost did not converge")
         return _Linear("gamma", params)
-    if y.min() == y.max():
-        return _Linear("constant", constant=float(y[0]))
-    model = GLM("binary" if kind == "binary" else "count", l2_penalty=l2_penalty).fit(X1[:, 1:], y)
+    fitted_y = y if rows is None else y[rows]
+    if fitted_y.min() == fitted_y.max():
+        return _Linear("constant", constant=float(fitted_y[0]))
+    model = GLM("binary" if kind == "binary" else "count", l2_penalty=l2_penalty)
+    model.fit(X1[:, 1:], y, rows=rows)
     fitted = model.model_
     params = np.r_[np.ravel(fitted.intercept_)[:1], np.ravel(fitted.coef_)[: X1.shape[1] - 1]]
     if kind == "binary":
         return _Linear("binary", params.astype(float))
     return _Linear("poisson", params.astype(float), eta_range=model.linear_predictor_range_)
-
-
-def _fit_binary_rows(X1: np.ndarray, rows: np.ndarray, y: np.ndarray, l2_penalty: float) -> _Linear:
-    """:func:`_fit_glm` for a yes/no component on ``X1[rows]`` (``y`` holds those rows'
-    values), read in place by the logistic solver: the same objective and optimum."""
-    if y.min() == y.max():
-        return _Linear("constant", constant=float(y[0]))
-    target = np.zeros(X1.shape[0])
-    target[rows] = y
-    fitted = GLM("binary", l2_penalty=l2_penalty).fit(X1[:, 1:], target, rows=rows).model_
-    return _Linear("binary", np.r_[fitted.intercept_[:1], fitted.coef_].astype(float))
 
 
 def _curvature(model: _Linear, X1: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -473,7 +473,10 @@ def _difference(
         if positions is not None and kind == "binary" and weights is None and not factorise:
             # a yes/no component recorded in some cases only: fitted on the arm's rows
             # of X1 in place, without cutting them out (nothing later needs the cut)
-            return _fit_binary_rows(design, positions[rows], yo[rows], settings.l2_penalty)
+            index = positions[rows]
+            target = np.zeros(design.shape[0])
+            target[index] = yo[rows]
+            return _fit_glm(design, target, kind, settings.l2_penalty, rows=index)
         if name not in subsets:
             subsets[name] = design[rows] if positions is None else design[positions[rows]]
         part = subsets[name]
