@@ -220,7 +220,7 @@ def test_every_interval_contains_its_estimate(method, seed, n):
     cases = _analysis(seed, n)
     assume(cases["undercover"].sum() >= 5)
     cls = get_estimator(f"outcome.{method}")
-    params = {"random_state": 0} if "random_state" in cls._param_names() else {}
+    params = {"random_state": 0} if "random_state" in cls.param_names() else {}
     estimator = cls(**params).fit(
         cases, treatment="undercover", outcome="conviction", covariates=COVARIATES
     )

@@ -58,7 +58,7 @@ def make_estimator(
     if estimand not in ("ATE", "ATT"):
         raise ArgumentError(f"estimand must be ATE or ATT, not {estimand!r}")
     estimator_class = resolve_method(method)
-    names = estimator_class._param_names()
+    names = estimator_class.param_names()
     settings = {**params}
     if "random_state" in names:
         settings["random_state"] = random_state

@@ -72,6 +72,12 @@ class EffectResult:
         Confidence level of the interval (default 0.95).
     suppressed
         ``True`` when disclosure control withheld the numbers.
+    estimator
+        Registered name of the estimator that made the row (``"outcome.aipw"``), set
+        by the estimator base class; ``None`` for rows made outside an estimator.
+    adjusted
+        Whether the quantity is adjusted for case characteristics (the estimator's
+        ``tags.adjusted``): ``False`` for raw contrasts and descriptive summaries.
     diagnostics
         Method-specific diagnostics (overlap, balance, effective sample size, E-value...).
         Plain JSON-compatible values only.
@@ -96,6 +102,8 @@ class EffectResult:
     subgroup: str | None = None
     ci_level: float = 0.95
     suppressed: bool = False
+    estimator: str | None = None
+    adjusted: bool = True
     diagnostics: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     warnings: tuple[str, ...] = ()
 

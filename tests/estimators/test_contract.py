@@ -68,7 +68,7 @@ def case_table():
 
 def check_contract(estimator_class, frame, roles):
     """Assert the contract for one estimator, frame and set of roles."""
-    names = estimator_class._param_names()
+    names = estimator_class.param_names()
     params = {k: v for k, v in QUICK.items() if k in names}
     if "random_state" in names:
         params["random_state"] = 3

@@ -23,6 +23,7 @@ def _row(**changes):
         "scale": "risk_difference",
         "subgroup": None,
         "method": "aipw",
+        "adjusted": True,
         "estimate": 0.10,
         "ci_low": 0.05,
         "ci_high": 0.15,
@@ -85,7 +86,7 @@ def test_fragility_is_not_counted_twice_with_imprecision():
 
 
 def test_naive_contrast_starts_at_limited_and_ignores_balance():
-    grade = grade_result(_row(method="naive", diagnostics={"max_abs_smd_after": 0.5}))
+    grade = grade_result(_row(method="naive", adjusted=False, diagnostics={"max_abs_smd_after": 0.5}))
     assert grade.grade == "limited"
     assert "unadjusted" in grade.reasons[0]
 
@@ -104,13 +105,20 @@ def test_suppressed_or_missing_estimates_are_insufficient():
     assert grade_result(_row(ci_low=None)).grade == "insufficient"
 
 
-def test_grade_techniques_prefers_aipw_and_grades_case_types():
+def test_a_row_not_marked_adjusted_is_graded_as_unadjusted():
+    # the row's adjusted flag (the estimator's tags) decides, never the method's name
+    assert grade_result(_row(adjusted=False)).grade == "limited"
+    assert grade_result({k: v for k, v in _row().items() if k != "adjusted"}).grade == "limited"
+    assert grade_result(_row(method="naive", adjusted=True)).grade == "moderate"
+
+
+def test_grade_techniques_prefers_the_first_adjusted_row_and_grades_case_types():
     rows = [
-        _row(method="naive", ci_low=-0.2),
+        _row(method="naive", adjusted=False, ci_low=-0.2),
         _row(),
         _row(subgroup="offence=fraud", n_treated=40),
         _row(subgroup="offence=drug_trafficking"),
-        _row(method="naive", subgroup="offence=corruption"),
+        _row(method="naive", adjusted=False, subgroup="offence=corruption"),
         _row(scale="risk_ratio", estimate=1.2, ci_low=1.1, ci_high=1.3),
     ]
     grades = grade_techniques(

@@ -68,7 +68,7 @@ from threadpoolctl import threadpool_limits
 from techeval import economics
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators._nuisance import GLM, build_design, prepare
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import register
 from techeval.inference import (
     Interval,
@@ -788,7 +788,7 @@ class _CostBase(Estimator):
             p_value=math.nan,
             n_treated=int(data.treated.sum()),
             n_control=int((~data.treated).sum()),
-            family="cost",
+            family=self.family,
             ci_level=float(self.ci_level),
         )
         defaults.update(fields)
@@ -930,6 +930,8 @@ class CostSummary(Estimator):
     >>> [(r.subgroup, r.measure, r.estimate) for r in rows if r.measure == "cost_mean"]
     [('t=True', 'cost_mean', 5.0), ('t=False', 'cost_mean', 2.0), (None, 'cost_mean', 3.0)]
     """
+
+    tags = Tags(roles="treatment_only", adjusted=False)
 
     family: ClassVar[str] = "cost"
 
@@ -1108,6 +1110,8 @@ def _ratio_of_means(
 class IncrementalCost(_CostBase):
     """Adjusted incremental cost per case of using the technique (gamma GLM, doubly robust)."""
 
+    tags = Tags(default_outcomes=("cost_total",))
+
     def __init__(
         self,
         *,
@@ -1278,6 +1282,8 @@ _EFFECT_UNITS = {
 class CostEffectiveness(_CostBase):
     """Cost per additional conviction (ICER) with its quadrant, CE plane and acceptability curve."""
 
+    tags = Tags(default_outcomes=("cost_total",), bootstrap_group="cost.joint_bootstrap")
+
     def __init__(
         self,
         *,
@@ -1404,6 +1410,7 @@ class CostEffectiveness(_CostBase):
             curves.append(curve)
         self.ce_plane_ = pd.concat(plane, ignore_index=True)
         self.acceptability_ = pd.concat(curves, ignore_index=True)
+        self.frames_ = {"ce_plane": self.ce_plane_, "acceptability": self.acceptability_}
         self.replicates_ = pd.DataFrame(draws, columns=["incremental_cost", *effects])
         self.results_ = tuple(rows)
         return self
@@ -1596,6 +1603,9 @@ _BENEFIT_COLUMNS = (
 @register("cost.benefit")
 class BenefitCost(_CostBase):
     """WSIPP-style net benefit per case, benefit–cost ratio and P(benefits exceed costs)."""
+
+    tags = Tags(default_outcomes=("cost_total",), bootstrap_group="cost.joint_bootstrap")
+    family: ClassVar[str] = "synthesis"
 
     def __init__(
         self,

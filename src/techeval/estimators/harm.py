@@ -45,7 +45,7 @@ from techeval.cases.schema import TECHNIQUES
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators import _harm_models as _hm
 from techeval.estimators._nuisance import _as_binary_treatment, build_design
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import get_estimator, register
 from techeval.inference import Interval, bootstrap_interval, bootstrap_replicates
 from techeval.results import EffectResult
@@ -1029,6 +1029,13 @@ class CollateralIntrusion(Estimator):
     0.7611
     """
 
+    tags = Tags(
+        roles="treatment_only",
+        techniques=("electronic_surveillance",),
+        adjusted=False,
+        inference_names={"influence_function": "linearisation"},
+    )
+
     def __init__(
         self,
         *,
@@ -1229,6 +1236,13 @@ class UndercoverRisk(Estimator):
     0.5
     """
 
+    tags = Tags(
+        covariates="subgroups",
+        default_outcomes=("undercover_compromised",),
+        techniques=("undercover",),
+        adjusted=False,
+    )
+
     def __init__(self, *, exposure: str = "auto", ci_level: float = 0.95):
         self.exposure = exposure
         self.ci_level = ci_level
@@ -1427,6 +1441,8 @@ class WitnessOffending(Estimator):
     (0.1429, 0.1667)
     """
 
+    tags = Tags(roles="treatment_only", techniques=("witness_protection",), adjusted=False)
+
     def __init__(
         self,
         *,
@@ -1605,6 +1621,8 @@ def _benchmark_comparison(interval: Interval, benchmark: float) -> dict[str, Any
 
 class _WeightedHarm(Estimator):
     """A per-case weighted sum of harms and its doubly robust difference by technique."""
+
+    tags = Tags(roles="treatment_covariates")
 
     _measure: ClassVar[str] = ""
 

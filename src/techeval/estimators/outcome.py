@@ -59,7 +59,7 @@ from techeval.estimators._nuisance import (
     propensity_fit,
     score_correction,
 )
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import register
 from techeval.inference import (
     Interval,
@@ -425,7 +425,6 @@ class _OutcomeEstimator(Estimator):
 
     family: ClassVar[str] = "outcome"
     _method: ClassVar[str] = ""
-    _adjusted: ClassVar[bool] = True
 
     def _settings(self) -> _Settings:
         params = self.get_params()
@@ -686,7 +685,7 @@ class _OutcomeEstimator(Estimator):
         if replicates is not None:
             out["n_bootstrap"] = int(replicates.shape[0])
             out["bootstrap_failed"] = int((~np.isfinite(replicates).all(axis=1)).sum())
-        warnings = diag.diagnostic_warnings(overlap, balance, adjusted=self._adjusted)
+        warnings = diag.diagnostic_warnings(overlap, balance, adjusted=self.tags.adjusted)
         return out, warnings
 
 
@@ -746,8 +745,9 @@ def _common_init(self, **params):
 class Naive(_OutcomeEstimator):
     """Unadjusted difference in mean outcome between cases with and without the technique."""
 
+    tags = Tags(adjusted=False)
+
     _method = "naive"
-    _adjusted = False
 
     def __init__(
         self,

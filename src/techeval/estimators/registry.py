@@ -51,7 +51,8 @@ def register(name: str) -> Callable[[type[Estimator]], type[Estimator]]:
         if existing is not None and existing is not cls and _qualname(existing) != _qualname(cls):
             raise ValueError(f"estimator name {name!r} is already taken by {_qualname(existing)}")
         cls.name = name
-        cls.family = name.split(".")[0]
+        if "family" not in vars(cls):  # a class may declare its family ("synthesis")
+            cls.family = name.split(".")[0]
         _REGISTRY[name] = cls
         return cls
 

@@ -86,7 +86,6 @@ FRAGILE_E_VALUE = 1.25
 #: E-value of the confidence limit at or above which an unflawed result is rated up.
 ROBUST_E_VALUE = 2.0
 
-_ADJUSTED_PREFERENCE = ("aipw", "ipw", "regression")
 _NULL = {"risk_ratio": 1.0, "odds_ratio": 1.0, "rate_ratio": 1.0}
 
 
@@ -114,7 +113,7 @@ def grade_result(row: Mapping[str, Any]) -> Grade:
     Parameters
     ----------
     row
-        A result row as written to ``result.json``: ``method``, ``scale``,
+        A result row as written to ``result.json``: ``adjusted``, ``method``, ``scale``,
         ``estimate``, ``ci_low``, ``ci_high``, ``ci_level``, ``n_treated``,
         ``n_control``, ``suppressed`` and ``diagnostics`` (``max_abs_smd_after``,
         ``share_outside_common_support``, ``share_clipped``,
@@ -126,7 +125,7 @@ def grade_result(row: Mapping[str, Any]) -> Grade:
 
     Examples
     --------
-    >>> row = {"method": "aipw", "scale": "risk_difference", "estimate": 0.1,
+    >>> row = {"adjusted": True, "method": "aipw", "scale": "risk_difference", "estimate": 0.1,
     ...        "ci_low": 0.06, "ci_high": 0.14, "ci_level": 0.95, "n_treated": 800,
     ...        "n_control": 4000, "suppressed": False,
     ...        "diagnostics": {"max_abs_smd_after": 0.02, "share_outside_common_support": 0.0,
@@ -144,7 +143,8 @@ def grade_result(row: Mapping[str, Any]) -> Grade:
     if not all(math.isfinite(v) for v in (estimate, low, high)):
         return Grade("insufficient", ("no estimate with a confidence interval could be made",))
     diagnostics = row.get("diagnostics") or {}
-    adjusted = row.get("method") != "naive"
+    # only a row that says it is adjusted (the estimator's tags) starts at moderate
+    adjusted = row.get("adjusted") is True
     level = LEVELS.index("moderate" if adjusted else "limited")
     reasons = [
         "design: observational comparison adjusted for case characteristics "
@@ -218,13 +218,8 @@ def grade_result(row: Mapping[str, Any]) -> Grade:
 
 
 def _primary(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    def rank(row: Mapping[str, Any]) -> int:
-        method = row.get("method")
-        if method in _ADJUSTED_PREFERENCE:
-            return _ADJUSTED_PREFERENCE.index(method)
-        return len(_ADJUSTED_PREFERENCE) + (1 if method == "naive" else 0)
-
-    return min(rows, key=rank) if rows else None
+    """The first adjusted row (result-file order is protocol order), else the first row."""
+    return next((r for r in rows if r.get("adjusted") is True), rows[0] if rows else None)
 
 
 def grade_techniques(
@@ -246,8 +241,8 @@ def grade_techniques(
     dict
         ``{technique: {"grade", "reasons", "outcome", "method", "by_subgroup":
         {"offence=...": {"grade", "reasons"}}}}``. The graded row is the outcome
-        family's risk (or mean) difference, preferring AIPW, then IPW, regression and
-        other adjusted methods, then the naive contrast.
+        family's risk (or mean) difference of the first adjusted estimator the protocol
+        lists (rows with ``adjusted`` true); without one, of the first unadjusted one.
     """
     out: dict[str, dict[str, Any]] = {}
     for technique in techniques:

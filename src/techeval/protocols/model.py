@@ -532,7 +532,7 @@ def check_estimators_available(protocol: Protocol, *, source: str = "<protocol>"
                 ),
             )
     for index, spec in enumerate(protocol.estimators):
-        valid = known[spec.name]._param_names()
+        valid = known[spec.name].param_names()
         unknown = sorted(set(spec.params) - set(valid))
         if unknown:
             raise ProtocolError(

@@ -36,6 +36,7 @@ from techeval.errors import ArgumentError, EstimatorError, ProtocolError
 from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
 from techeval.protocols.grades import grade_techniques
 from techeval.protocols.model import LoadedProtocol, Protocol, load_protocol
+from techeval.estimators.base import Tags
 from techeval.results import EffectResult, canonical_json, canonical_value
 
 __all__ = [
@@ -55,26 +56,6 @@ RESULT_SCHEMA = "techeval.result/1"
 _ALL_FORMATS = ("json", "html", "md", "pdf")
 
 _FAMILY_ORDER = ("outcome", "cost", "harm", "synthesis")
-
-#: Estimators tied to one technique run only for it unless the protocol says otherwise.
-_DEFAULT_TECHNIQUES = {
-    "harm.collateral_intrusion": ("electronic_surveillance",),
-    "harm.undercover_risk": ("undercover",),
-    "harm.witness_offending": ("witness_protection",),
-}
-
-#: Estimators whose rows are the synthesis of the other families (relabelled
-#: ``family="synthesis"`` in the result file).
-_SYNTHESIS = frozenset({"cost.benefit"})
-
-#: Estimators that draw one joint bootstrap of a technique's cost and effects: they get
-#: one seed and run in one worker, so the resamples are drawn and fitted once.
-_JOINT_BOOTSTRAP = frozenset({"cost.effectiveness", "cost.benefit"})
-
-#: How each estimator names the protocol's inference method, where it differs.
-_INFERENCE_NAMES = {
-    "harm.collateral_intrusion": {"influence_function": "linearisation", "bootstrap": "bootstrap"},
-}
 
 Progress = Callable[[str, int, int], None]
 
@@ -223,6 +204,8 @@ class _Task:
 class _Collected:
     rows: list[tuple[tuple, EffectResult]] = field(default_factory=list)
     frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    #: estimators' ``frames_``: (frame name, technique, estimator, table), in task order
+    estimator_frames: list[tuple[str, str, str, pd.DataFrame]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -258,8 +241,10 @@ def _check_columns(protocol: Protocol, cases: pd.DataFrame, source: str) -> None
     needed += [
         (c, "subgroup outcome") for c in protocol.subgroups.outcomes if protocol.subgroups.by
     ]
+    from techeval.estimators.registry import get_estimator
+
     for spec in protocol.estimators:
-        if spec.name == "harm.rates" or spec.name.startswith("outcome."):
+        if get_estimator(spec.name).tags.roles == "per_outcome":
             needed += [(c, f"{spec.name} outcome") for c in spec.outcomes or ()]
     missing = [(c, role) for c, role in needed if c not in columns]
     if missing:
@@ -273,7 +258,7 @@ def _check_columns(protocol: Protocol, cases: pd.DataFrame, source: str) -> None
 
 
 def _shared_params(
-    name: str, names: Sequence[str], protocol: Protocol, seed: int, key: str
+    tags: Tags, names: Sequence[str], protocol: Protocol, seed: int, key: str
 ) -> dict[str, Any]:
     inference = protocol.inference
     economics = protocol.economics
@@ -284,7 +269,7 @@ def _shared_params(
         "n_bootstrap": inference.n_bootstrap,
         "bootstrap_max_n": inference.bootstrap_max_n,
         "n_draws": inference.n_draws,
-        "inference": _INFERENCE_NAMES.get(name, {}).get(inference.method, inference.method),
+        "inference": tags.inference_name(inference.method),
         "comparator": protocol.comparator,
         "values": economics.monetary_values(),
         "willingness_to_pay": economics.wtp(),
@@ -300,57 +285,48 @@ def _shared_params(
     return {k: v for k, v in shared.items() if k in names}
 
 
+def _roles(tags: Tags, spec: Any, protocol: Protocol, technique: str) -> list[dict[str, Any]]:
+    """The keyword arguments of each ``fit`` call for one protocol entry (from its tags)."""
+    role: dict[str, Any] = {"treatment": technique}
+    if tags.covariates == "subgroups":
+        if protocol.subgroups.by:
+            role["covariates"] = list(protocol.subgroups.by)
+    elif tags.roles != "treatment_only":
+        role["covariates"] = list(protocol.covariates)
+    if tags.roles != "per_outcome":
+        return [role]
+    outcomes = spec.outcomes or tags.default_outcomes or protocol.outcomes
+    return [{"treatment": technique, "outcome": o, **role} for o in outcomes]
+
+
 def _tasks(protocol: Protocol, seed: int) -> list[_Task]:
     from techeval.estimators.registry import get_estimator
 
     tasks: list[_Task] = []
     for technique in protocol.techniques:
         for index, spec in enumerate(protocol.estimators):
-            allowed = spec.techniques or _DEFAULT_TECHNIQUES.get(spec.name) or protocol.techniques
+            cls = get_estimator(spec.name)
+            tags = cls.tags
+            allowed = spec.techniques or tags.techniques or protocol.techniques
             if technique not in allowed:
                 continue
-            cls = get_estimator(spec.name)
-            names = cls._param_names()
-            family = spec.name.split(".")[0]
-            covariates = list(protocol.covariates)
-            if spec.name in ("harm.collateral_intrusion", "harm.witness_offending"):
-                roles = [{"treatment": technique}]
-            elif spec.name == "harm.undercover_risk":
-                extra = {"covariates": list(protocol.subgroups.by)} if protocol.subgroups.by else {}
-                roles = [
-                    {"treatment": technique, "outcome": o, **extra}
-                    for o in (spec.outcomes or ["undercover_compromised"])
-                ]
-            elif spec.name == "cost.summary":
-                roles = [{"treatment": technique}]
-            elif spec.name in ("harm.index", "harm.cost"):
-                roles = [{"treatment": technique, "covariates": covariates}]
-            elif family == "cost":
-                roles = [
-                    {"treatment": technique, "outcome": "cost_total", "covariates": covariates}
-                ]
-            else:  # outcome family, harm.rates and plug-ins: one fit per outcome
-                outcomes = spec.outcomes or protocol.outcomes
-                roles = [
-                    {"treatment": technique, "outcome": o, "covariates": covariates}
-                    for o in outcomes
-                ]
-            for role in roles:
-                # cost.effectiveness and cost.benefit share one seed: the same bootstrap
+            names = cls.param_names()
+            for role in _roles(tags, spec, protocol, technique):
+                # estimators of one bootstrap group share one seed: the same bootstrap
                 # resamples, computed once (techeval.estimators.cost._bootstrap)
-                name = "cost.joint_bootstrap" if spec.name in _JOINT_BOOTSTRAP else spec.name
+                name = tags.bootstrap_group or spec.name
                 key = f"{technique}|{name}|{role.get('outcome', '')}"
-                params = {**_shared_params(spec.name, names, protocol, seed, key), **spec.params}
+                params = {**_shared_params(tags, names, protocol, seed, key), **spec.params}
                 tasks.append(_Task(technique, index, spec.name, params, role))
         if protocol.subgroups.by:
             name = protocol.subgroups.estimator
             cls = get_estimator(name)
-            names = cls._param_names()
+            names = cls.param_names()
             base = next((s.params for s in protocol.estimators if s.name == name), {})
             for outcome in protocol.subgroups.outcomes:
                 for by in protocol.subgroups.by:
                     key = f"{technique}|{name}|{outcome}|{by}"
-                    params = {**_shared_params(name, names, protocol, seed, key), **base}
+                    params = {**_shared_params(cls.tags, names, protocol, seed, key), **base}
                     spec_index = next(
                         (i for i, s in enumerate(protocol.estimators) if s.name == name),
                         len(protocol.estimators),
@@ -382,10 +358,12 @@ def _inference_for_size(task: _Task, n_cases: int, limit: int | None) -> _Task:
     """
     if limit is None or n_cases <= limit or "bootstrap_max_n" in task.params:
         return task
-    names = _INFERENCE_NAMES.get(task.name, {})
-    if task.params.get("inference") != names.get("bootstrap", "bootstrap"):
+    from techeval.estimators.registry import get_estimator
+
+    tags = get_estimator(task.name).tags
+    if task.params.get("inference") != tags.inference_name("bootstrap"):
         return task
-    analytic = names.get("influence_function", "influence_function")
+    analytic = tags.inference_name("influence_function")
     return replace(task, params={**task.params, "inference": analytic})
 
 
@@ -423,20 +401,12 @@ def _run_task(task: _Task, frame: pd.DataFrame) -> _TaskOutput:
         else:
             estimator.fit(frame, **task.fit)
             results = estimator.results_
-            if task.name == "cost.effectiveness":
-                for name, table in (
-                    ("ce_plane", estimator.ce_plane_),
-                    ("acceptability", estimator.acceptability_),
-                ):
-                    output.frames.setdefault(name, []).append(
-                        table.assign(technique=task.technique)
-                    )
+            for name, table in (getattr(estimator, "frames_", None) or {}).items():
+                output.frames.setdefault(name, []).append(table.assign(technique=task.technique))
     except EstimatorError as exc:
         output.warning = f"{_label(task)}: not estimated — {exc.describe()}"
         results = ()
     for result in results:
-        if task.name in _SYNTHESIS:
-            result = replace(result, family="synthesis")
         output.rows.append(((task.technique, task.spec_index, task.name), result))
     output.seconds = time.perf_counter() - tick
     return output
@@ -499,16 +469,19 @@ def _run_unit(
 def _units(tasks: Sequence[_Task]) -> list[list[int]]:
     """Tasks grouped into units of work, heaviest first.
 
-    A technique's ``cost.effectiveness`` and ``cost.benefit`` form one unit, so the
-    second reuses the first's bootstrap in the same process; every other task is a unit
-    of its own. Units are independent (each task has its own seed), so their order and
+    A technique's estimators of one bootstrap group (``Tags.bootstrap_group``: its
+    ``cost.effectiveness`` and ``cost.benefit``) form one unit, so the second reuses the
+    first's bootstrap in the same process; every other task is a unit of its own. Units are independent (each task has its own seed), so their order and
     the worker they run on never change a number.
     """
-    joint: dict[str, list[int]] = {}
+    from techeval.estimators.registry import get_estimator
+
+    joint: dict[tuple[str, str], list[int]] = {}
     single: list[list[int]] = []
     for index, task in enumerate(tasks):
-        if task.name in _JOINT_BOOTSTRAP and task.subgroup_by is None:
-            joint.setdefault(task.technique, []).append(index)
+        group = get_estimator(task.name).tags.bootstrap_group
+        if group is not None and task.subgroup_by is None:
+            joint.setdefault((task.technique, group), []).append(index)
         else:
             single.append([index])
     return [*joint.values(), *single]
@@ -849,7 +822,7 @@ def run_protocol(
     for task, output in zip(tasks, outputs, strict=True):
         collected.rows.extend(output.rows)
         for name, parts in output.frames.items():
-            collected.frames.setdefault(name, []).extend(parts)
+            collected.estimator_frames += [(name, task.technique, task.name, p) for p in parts]
         if output.warning:
             collected.warnings.append(output.warning)
         collected.timings[_label(task)] = output.seconds
@@ -1016,7 +989,8 @@ def _serialise(result: EffectResult, estimator: str, min_cell: int) -> dict[str,
     row = {
         "technique": result.technique,
         "family": result.family,
-        "estimator": estimator,
+        "estimator": result.estimator or estimator,
+        "adjusted": bool(result.adjusted),
         "outcome": result.outcome,
         "measure": result.measure,
         "scale": result.scale,
@@ -1062,17 +1036,16 @@ def _frames(
 ) -> dict[str, pd.DataFrame]:
     """Plot-ready aggregated frames; anything behind a suppressed row is left out."""
     frames: dict[str, pd.DataFrame] = {}
-    withheld_cost = {
-        r.technique for r in published if r.measure == "incremental_cost" and r.suppressed
-    }
-    for name in ("ce_plane", "acceptability"):
-        parts = [
-            p for p in collected.frames.get(name, []) if p["technique"].iloc[0] not in withheld_cost
-        ]
-        if parts:
-            table = pd.concat(parts, ignore_index=True)
-            first = ["technique"] + [c for c in table.columns if c != "technique"]
-            frames[name] = table[first]
+    # an estimator's frames describe the cases behind its rows: withheld with any of them
+    withheld = {(r.technique, r.estimator) for r in published if r.suppressed}
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for name, technique, estimator, table in collected.estimator_frames:
+        if (technique, estimator) not in withheld:
+            parts.setdefault(name, []).append(table)
+    for name, tables in parts.items():
+        table = pd.concat(tables, ignore_index=True)
+        first = ["technique"] + [c for c in table.columns if c != "technique"]
+        frames[name] = table[first]
 
     balance, overlap = [], []
     for result, shown in zip(originals, published, strict=True):
