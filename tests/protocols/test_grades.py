@@ -86,7 +86,9 @@ def test_fragility_is_not_counted_twice_with_imprecision():
 
 
 def test_naive_contrast_starts_at_limited_and_ignores_balance():
-    grade = grade_result(_row(method="naive", adjusted=False, diagnostics={"max_abs_smd_after": 0.5}))
+    grade = grade_result(
+        _row(method="naive", adjusted=False, diagnostics={"max_abs_smd_after": 0.5})
+    )
     assert grade.grade == "limited"
     assert "unadjusted" in grade.reasons[0]
 

@@ -33,10 +33,10 @@ import pandas as pd
 
 from techeval import __version__
 from techeval.errors import ArgumentError, EstimatorError, ProtocolError
+from techeval.estimators.base import Tags
 from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
 from techeval.protocols.grades import grade_techniques
 from techeval.protocols.model import LoadedProtocol, Protocol, load_protocol
-from techeval.estimators.base import Tags
 from techeval.results import EffectResult, canonical_json, canonical_value
 
 __all__ = [
