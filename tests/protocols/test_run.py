@@ -592,3 +592,23 @@ def test_estimators_never_receive_case_ids(small_cases, monkeypatch):
     assert seen and outcome.document["results"]
     assert not any({"case_id", "techniques"} & columns for columns in seen)
     assert all({"electronic_surveillance", "offence", "cost_total"} <= columns for columns in seen)
+
+
+def test_estimators_section_describes_every_estimator_in_the_rows():
+    """result.json names, for each estimator in its rows, its family, adjustment and text."""
+    from techeval.estimators.registry import get_estimator
+
+    document = json.loads((Path(__file__).parents[2] / "reports/sample/result.json").read_text())
+    names = {row["estimator"] for row in document["results"]}
+    assert set(document["estimators"]) == names
+    for name, entry in document["estimators"].items():
+        if name == "programme_model":
+            assert entry["family"] == "synthesis" and entry["adjusted"] is False
+            continue
+        cls = get_estimator(name)
+        assert entry == {
+            "family": cls.family,
+            "adjusted": cls.tags.adjusted,
+            "description": cls.description(),
+        }
+        assert entry["description"] and "Parameters" not in entry["description"]

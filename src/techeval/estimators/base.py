@@ -137,6 +137,23 @@ class Estimator:
         self.__dict__["_results"] = tuple(rows)
 
     @classmethod
+    def description(cls) -> str:
+        """The first paragraph of the class docstring, on one line.
+
+        The report's method text and ``result.json``'s ``estimators`` section quote it,
+        so it should say in words what the estimator estimates and how. Empty under
+        ``python -OO``, which strips docstrings.
+        """
+        doc = (inspect.getdoc(cls) if cls.__doc__ else None) or ""
+        lines = doc.splitlines() + [""]
+        paragraph: list[str] = []
+        for line, after in zip(lines, lines[1:]):
+            if not line.strip() or (after.strip() and set(after.strip()) == {"-"}):
+                break  # a blank line, or a numpydoc section header ("Parameters" + "---")
+            paragraph.append(line)
+        return " ".join(" ".join(paragraph).split())
+
+    @classmethod
     def param_names(cls) -> list[str]:
         """The constructor's parameter names, sorted (all keyword-only)."""
         init = cls.__init__

@@ -871,6 +871,7 @@ def run_protocol(
             "currency": spec.economics.currency,
         },
         "results": rows,
+        "estimators": _estimators_section(rows),
         "grades": grades,
         "warnings": [scrub_text(w, min_cell=min_cell) for w in collected.warnings],
     }
@@ -887,6 +888,43 @@ def run_protocol(
         elapsed=elapsed,
         protocol_text=loaded.text,
     )
+
+
+_PROGRAMME_MODEL = (
+    "The witness-protection programme model: planned intake and cost against the "
+    "intake the case records show, and a deterministic projection of the programme "
+    "from the protocol's planning figures (no interval)."
+)
+
+
+def _estimators_section(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What made the rows: for each estimator name, its family, adjustment and method text.
+
+    The report quotes ``description`` (the first paragraph of the estimator's
+    docstring) instead of keeping its own text per estimator name, so a plug-in
+    estimator is described in the report in its own words.
+    """
+    from techeval.estimators.registry import get_estimator
+
+    section: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = row["estimator"]
+        if name in section:
+            continue
+        if name == "programme_model":
+            section[name] = {
+                "family": row["family"],
+                "adjusted": bool(row["adjusted"]),
+                "description": _PROGRAMME_MODEL,
+            }
+            continue
+        cls = get_estimator(name)
+        section[name] = {
+            "family": cls.family,
+            "adjusted": bool(cls.tags.adjusted),
+            "description": cls.description(),
+        }
+    return dict(sorted(section.items()))
 
 
 def _year_span(cases: pd.DataFrame) -> dict[str, int] | None:
