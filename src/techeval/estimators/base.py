@@ -147,7 +147,7 @@ class Estimator:
         doc = (inspect.getdoc(cls) if cls.__doc__ else None) or ""
         lines = doc.splitlines() + [""]
         paragraph: list[str] = []
-        for line, after in zip(lines, lines[1:]):
+        for line, after in zip(lines, lines[1:], strict=False):
             if not line.strip() or (after.strip() and set(after.strip()) == {"-"}):
                 break  # a blank line, or a numpydoc section header ("Parameters" + "---")
             paragraph.append(line)
