@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from techeval.economics import DEFAULT_MONETARY_VALUES, simulate_benefit_cost
-from techeval.synth import SYNTHETIC_COVARIATES, generate_cases
+from techeval.simulate import SYNTHETIC_COVARIATES, generate_cases
 
 TECHNIQUES = ("electronic_surveillance", "undercover", "controlled_delivery", "witness_protection")
 COVARIATES = list(SYNTHETIC_COVARIATES)

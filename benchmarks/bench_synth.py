@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from techeval.synth import generate_cases, population_truth, write_cases
+from techeval.simulate import generate_cases, population_truth, write_cases
 
 
 def _timed(action: Callable[[], Any]) -> tuple[Any, float, float]:

@@ -464,7 +464,7 @@ def truth_text(facts: dict[str, Any], seed: int) -> str:
         f"data (seed {seed}): {facts['rows']:,} validated synthetic cases, "
         f"{facts['treated_share']:.1%} treated; truth: population ATE of "
         f"{facts['technique']} on {facts['outcome']} {facts['truth']:.4f} "
-        f"(techeval.synth.population_truth); covariates {', '.join(facts['covariates'])}"
+        f"(techeval.simulate.population_truth); covariates {', '.join(facts['covariates'])}"
     )
 
 

@@ -12,11 +12,11 @@ The runner measures the child's wall time and peak memory from outside.
     python benchmarks/workloads.py dowhy_psw --data data.parquet --result out.json
     python benchmarks/workloads.py benefit_cost --draws 10000 --result out.json
 
-The data are synthetic case records (:mod:`techeval.synth`, scenario ``default``),
+The data are synthetic case records (:mod:`techeval.simulate`, scenario ``default``),
 validated like a real case file, reduced to one technique, the derived outcome
 ``conviction`` and the synthetic data's adjustment set (8 covariates: 3 text, 5
 numeric). The truth is the scenario's population ATE
-(:func:`techeval.synth.population_truth`).
+(:func:`techeval.simulate.population_truth`).
 
 DoWhy and EconML are optional (``pip install -e '.[bench]'``, best in a separate
 environment such as ``.venv-bench``); each is imported only by its own workload.
@@ -49,7 +49,7 @@ FOLDS = 5
 
 
 def _covariates() -> list[str]:
-    from techeval.synth import SYNTHETIC_COVARIATES
+    from techeval.simulate import SYNTHETIC_COVARIATES
 
     return list(SYNTHETIC_COVARIATES)
 
@@ -64,7 +64,7 @@ def prepare(n: int, seed: int, out: Path) -> dict[str, Any]:
     import pandas as pd
 
     from techeval.cases import validate_frame
-    from techeval.synth import generate_cases, population_truth
+    from techeval.simulate import generate_cases, population_truth
 
     covariates = _covariates()
     report = validate_frame(generate_cases(n, seed=seed).cases, source="synthetic")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from techeval.synth import generate_cases
+from techeval.simulate import generate_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -126,7 +126,7 @@ def test_internal_error_exits_1_and_asks_for_a_report(run, monkeypatch, tmp_path
 
 
 def test_effect_on_a_case_file_uses_technique_columns_and_derived_outcomes(run, tmp_path):
-    from techeval.synth import generate_cases, write_cases
+    from techeval.simulate import generate_cases, write_cases
 
     path = tmp_path / "cases.csv"
     write_cases(generate_cases(600, seed=4), path)

@@ -16,7 +16,7 @@ import pytest
 from techeval.cases import cache, load_cases
 from techeval.cases.readers import read_csv, read_table
 from techeval.cli import main
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 from .cases.conftest import HEADER, VALID_ROWS, to_csv
 

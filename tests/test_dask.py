@@ -4,7 +4,7 @@ import pytest
 
 from techeval.protocols.run import run_protocol
 from techeval.results import canonical_json
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 try:
     from dask.distributed import LocalCluster

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from techeval.protocols.run import run_protocol, write_outputs
-from techeval.synth import generate_cases
+from techeval.simulate import generate_cases
 
 from .hardening_data import (
     NINE_CELL,

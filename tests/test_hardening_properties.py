@@ -31,7 +31,7 @@ from techeval.estimators.registry import get_estimator
 from techeval.protocols.load import parse_yaml
 from techeval.protocols.model import load_protocol
 from techeval.protocols.run import run_protocol, write_outputs
-from techeval.synth import generate_cases
+from techeval.simulate import generate_cases
 
 from .hardening_data import scan_output_folder
 

@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 from .cases.conftest import HEADER, VALID_ROWS, to_csv
 from .hardening_data import assert_refused, in_process

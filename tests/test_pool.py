@@ -406,7 +406,7 @@ inference: {seed: 5}
 def _pool_regions(tmp_path, protocol, effects, *, n, seed=11):
     from techeval.protocols.model import load_protocol
     from techeval.protocols.run import run_protocol, write_outputs
-    from techeval.synth import generate_regions, region_average_truth, write_regions
+    from techeval.simulate import generate_regions, region_average_truth, write_regions
 
     regions = generate_regions(n, seed=seed, effects=effects, population=False)
     folder = write_regions(regions, tmp_path / "cases")
@@ -419,7 +419,7 @@ def _pool_regions(tmp_path, protocol, effects, *, n, seed=11):
 
 
 def test_regions_pool_covers_the_true_average_and_tau2_reflects_real_differences(tmp_path):
-    from techeval.synth import REGION_EFFECTS
+    from techeval.simulate import REGION_EFFECTS
 
     protocol = tmp_path / "regions-test.yaml"
     protocol.write_text(_REGIONS_PROTOCOL, encoding="utf-8")
@@ -443,7 +443,7 @@ def test_regions_pool_covers_the_true_average_and_tau2_reflects_real_differences
 @pytest.mark.slow
 def test_regions_quick_protocol_pools_every_technique(tmp_path):
     """The shipped quick-v1 protocol on five regions: every technique's pooled CI covers truth."""
-    from techeval.synth import REGION_EFFECTS
+    from techeval.simulate import REGION_EFFECTS
 
     document, truth = _pool_regions(tmp_path, "quick-v1", REGION_EFFECTS, n=10_000, seed=3)
     for technique in document["settings"]["techniques"]:

@@ -11,7 +11,7 @@ from techeval.cli import main
 from techeval.inference import bootstrap_replicates, replicate_progress, report_replicates
 from techeval.progress import StepProgress
 from techeval.protocols.run import run_protocol
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 from .hardening_data import cli
 

@@ -82,7 +82,7 @@ def synth(
     ] = "default",
 ) -> None:
     """Write synthetic case records whose true technique effects are known."""
-    from techeval.synth import generate_cases, generate_regions, write_cases, write_regions
+    from techeval.simulate import generate_cases, generate_regions, write_cases, write_regions
 
     if scenario == "regions":
         regions = generate_regions(n, seed=seed)

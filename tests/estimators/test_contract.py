@@ -61,7 +61,7 @@ def _roles(name):
 @pytest.fixture(scope="module")
 def case_table():
     from techeval.cases import validate_frame
-    from techeval.synth import generate_cases
+    from techeval.simulate import generate_cases
 
     return validate_frame(generate_cases(800, seed=5).cases).cases
 

@@ -11,7 +11,7 @@ import statsmodels.api as sm
 
 from techeval.economics import icer_quadrant
 from techeval.estimators.cost import BenefitCost, CostEffectiveness, CostSummary, IncrementalCost
-from techeval.synth import SYNTHETIC_COVARIATES
+from techeval.simulate import SYNTHETIC_COVARIATES
 
 DATA = Path(__file__).resolve().parents[2] / "synthetic_data"
 TECHNIQUES = ("electronic_surveillance", "undercover", "controlled_delivery", "witness_protection")
@@ -331,7 +331,7 @@ def test_bootstrap_interval_of_incremental_cost_covers_the_truth_on_shipped_data
 def test_incremental_cost_with_the_outcome_familys_aipw():
     from techeval.cases import validate_frame
     from techeval.estimators.outcome import AIPW
-    from techeval.synth import generate_cases, population_truth
+    from techeval.simulate import generate_cases, population_truth
 
     cases = validate_frame(generate_cases(3000, seed=101).cases).cases
     covariates = list(SYNTHETIC_COVARIATES)

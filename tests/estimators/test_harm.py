@@ -30,7 +30,7 @@ from techeval.estimators.harm import (
     harm_index_per_case,
 )
 from techeval.inference import bootstrap_replicates
-from techeval.synth import SYNTHETIC_COVARIATES
+from techeval.simulate import SYNTHETIC_COVARIATES
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CASES = REPO / "synthetic_data" / "cases.csv"
@@ -508,7 +508,7 @@ def _simultaneous_level(k):
 
 def test_undercover_raises_officer_harm_on_generated_data():
     from techeval.cases import validate_frame
-    from techeval.synth import generate_cases
+    from techeval.simulate import generate_cases
 
     synthetic = generate_cases(3000, seed=20260401)
     cases = validate_frame(synthetic.cases).cases

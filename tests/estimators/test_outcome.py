@@ -18,7 +18,7 @@ from statsmodels.stats.contingency_tables import Table2x2
 
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators.outcome import AIPW, IPW, Naive, Regression
-from techeval.synth import SYNTHETIC_COVARIATES
+from techeval.simulate import SYNTHETIC_COVARIATES
 
 ROOT = Path(__file__).resolve().parents[2]
 COVARIATES = ["x1", "x2"]
@@ -404,22 +404,17 @@ def test_aipw_covers_every_technique_on_shipped_data_and_naive_does_not(shipped)
     assert len(naive_misses) >= 2, naive_misses
 
 
-# ---- simulation study (slow; also `python benchmarks/coverage_study.py`) -----------------------
+# ---- simulation study (slow; techeval.simulate.study, also `python benchmarks/coverage_study.py`)
 
 
 @pytest.mark.slow
 def test_aipw_coverage_bias_and_size_in_simulation():
-    import importlib.util
+    from techeval.simulate.study import run_study
 
-    spec = importlib.util.spec_from_file_location(
-        "coverage_study", ROOT / "benchmarks" / "coverage_study.py"
-    )
-    coverage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(coverage)
-    default = coverage.run_study(500, 2000, "default", jobs=2)
+    default = run_study(500, 2000, "default", jobs=2)
     print(default.to_string())
     assert default.coverage.between(0.93, 0.97).all(), default
     assert (default.mean_bias.abs() < 0.01).all(), default
-    null = coverage.run_study(500, 2000, "no_effect", jobs=2)
+    null = run_study(500, 2000, "no_effect", jobs=2)
     print(null.to_string())
     assert null.rejection_rate.between(0.02, 0.08).all(), null

@@ -15,7 +15,7 @@ from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
 from techeval.protocols import run as runner
 from techeval.protocols.run import run_protocol, write_outputs
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "result-schema.md"

@@ -15,7 +15,7 @@ from techeval.cli import main
 from techeval.protocols.run import run_protocol, write_outputs
 from techeval.report import load_run, render_reports
 from techeval.report.text import display_tolerance, fmt_money, fmt_pp, parse_display
-from techeval.synth import generate_cases
+from techeval.simulate import generate_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CASES = ROOT / "synthetic_data" / "cases.csv"
