@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from techeval._files import check_output_folder
 from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
 from techeval.protocols import run as runner
@@ -409,7 +410,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path):
     path = tmp_path / "file"
     path.write_text("x")
     with pytest.raises(ArgumentError, match="not a folder"):
-        runner.check_output_folder(path, overwrite=True)
+        check_output_folder(path, overwrite=True)
 
 
 def test_cli_lists_and_shows_protocols_with_their_hash(cli):

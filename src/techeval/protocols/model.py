@@ -482,26 +482,6 @@ def load_protocol(name_or_path: str | Path, *, check_estimators: bool = True) ->
     )
 
 
-#: Parameters the runner sets from the protocol's shared settings when the estimator
-#: takes them (so a protocol need not repeat them per estimator).
-RUNNER_PARAMETERS = frozenset(
-    {
-        "random_state",
-        "ci_level",
-        "n_jobs",
-        "n_bootstrap",
-        "inference",
-        "comparator",
-        "values",
-        "harm_unit_costs",
-        "willingness_to_pay",
-        "weights",
-        "unit_costs",
-        "n_draws",
-    }
-)
-
-
 def check_estimators_available(protocol: Protocol, *, source: str = "<protocol>") -> None:
     """Every named estimator is registered and accepts the parameters given.
 
