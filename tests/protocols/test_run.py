@@ -537,7 +537,7 @@ witness_programme:
 
 def test_witness_programme_model_uses_the_data_intake(tmp_path, small_cases):
     from techeval.cases import load_cases
-    from techeval.witness_programme import project_programme
+    from techeval.synthesis.programme import project_programme
 
     outcome = run_protocol(_protocol(tmp_path, PROGRAMME), small_cases)
     rows = {

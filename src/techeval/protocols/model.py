@@ -182,8 +182,8 @@ class Disclosure(_Strict):
 class WitnessProgramme(_Strict):
     """Planning figures of a witness-protection programme (the programme model).
 
-    See :func:`techeval.witness_programme.project_programme` and
-    :func:`techeval.witness_programme.plan_vs_actual`. Offences per witness-year and
+    See :func:`techeval.synthesis.programme.project_programme` and
+    :func:`techeval.synthesis.programme.plan_vs_actual`. Offences per witness-year and
     high-level prosecutions per witness are taken from the case data, never from here.
     """
 
