@@ -268,13 +268,13 @@ def run(
 
     Exit code 0 when the run completes, 2 for a bad protocol, case file or option.
     """
+    from techeval._files import check_output_folder
     from techeval.cases.cache import caching
     from techeval.progress import StepProgress
     from techeval.protocols.model import load_protocol
     from techeval.protocols.run import (
         check_backend,
         check_formats,
-        check_output_folder,
         run_protocol,
         write_outputs,
     )

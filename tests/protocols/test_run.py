@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from techeval._files import check_output_folder
 from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
 from techeval.protocols import run as runner
@@ -409,7 +410,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path):
     path = tmp_path / "file"
     path.write_text("x")
     with pytest.raises(ArgumentError, match="not a folder"):
-        runner.check_output_folder(path, overwrite=True)
+        check_output_folder(path, overwrite=True)
 
 
 def test_cli_lists_and_shows_protocols_with_their_hash(cli):
@@ -536,7 +537,7 @@ witness_programme:
 
 def test_witness_programme_model_uses_the_data_intake(tmp_path, small_cases):
     from techeval.cases import load_cases
-    from techeval.witness_programme import project_programme
+    from techeval.synthesis.programme import project_programme
 
     outcome = run_protocol(_protocol(tmp_path, PROGRAMME), small_cases)
     rows = {

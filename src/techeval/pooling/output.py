@@ -142,7 +142,7 @@ def write_folder(files: Mapping[str, bytes], out: str | Path, *, overwrite: bool
     """Write ``files`` into the folder ``out``, all or nothing.
 
     Everything goes to a temporary sibling folder first, which is renamed into place at
-    the end (:func:`techeval.protocols.run.staged_folder`), so a failure never leaves a
+    the end (:func:`techeval._files.staged_folder`), so a failure never leaves a
     half-written folder.
 
     Raises
@@ -151,7 +151,7 @@ def write_folder(files: Mapping[str, bytes], out: str | Path, *, overwrite: bool
         If ``out`` exists and is not empty and ``overwrite`` is false, or cannot be
         written.
     """
-    from techeval.protocols.run import check_output_folder, staged_folder
+    from techeval._files import check_output_folder, staged_folder
 
     target = check_output_folder(out, overwrite=overwrite)
     try:

@@ -185,7 +185,7 @@ def plan_versus_actual(
     Above the plan, ``departure = actual / high - 1``; below it,
     ``1 - actual / low``; flagged when ``departure > threshold``. For the witness
     programme's intake the sentence is
-    :func:`techeval.witness_programme.plan_vs_actual`'s, which adds family members and
+    :func:`techeval.synthesis.programme.plan_vs_actual`'s, which adds family members and
     the implied cost at the plan's own cost per witness when the plan has a budget.
     """
     from techeval.report import text as tx
@@ -222,7 +222,7 @@ def plan_versus_actual(
         figure.get("annual_budget") is not None
         or figure["measure"] == "witnesses_admitted_per_year"
     ):
-        from techeval.witness_programme import plan_vs_actual as programme_plan_vs_actual
+        from techeval.synthesis.programme import plan_vs_actual as programme_plan_vs_actual
 
         family = (row.get("diagnostics") or {}).get("programme", {}).get("family_per_witness")
         family_per_witness = float(family) if isinstance(family, int | float) else 0.0

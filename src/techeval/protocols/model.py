@@ -182,8 +182,8 @@ class Disclosure(_Strict):
 class WitnessProgramme(_Strict):
     """Planning figures of a witness-protection programme (the programme model).
 
-    See :func:`techeval.witness_programme.project_programme` and
-    :func:`techeval.witness_programme.plan_vs_actual`. Offences per witness-year and
+    See :func:`techeval.synthesis.programme.project_programme` and
+    :func:`techeval.synthesis.programme.plan_vs_actual`. Offences per witness-year and
     high-level prosecutions per witness are taken from the case data, never from here.
     """
 
@@ -480,26 +480,6 @@ def load_protocol(name_or_path: str | Path, *, check_estimators: bool = True) ->
     return LoadedProtocol(
         protocol=protocol, sha256=hashlib.sha256(raw).hexdigest(), path=path, text=text
     )
-
-
-#: Parameters the runner sets from the protocol's shared settings when the estimator
-#: takes them (so a protocol need not repeat them per estimator).
-RUNNER_PARAMETERS = frozenset(
-    {
-        "random_state",
-        "ci_level",
-        "n_jobs",
-        "n_bootstrap",
-        "inference",
-        "comparator",
-        "values",
-        "harm_unit_costs",
-        "willingness_to_pay",
-        "weights",
-        "unit_costs",
-        "n_draws",
-    }
-)
 
 
 def check_estimators_available(protocol: Protocol, *, source: str = "<protocol>") -> None:

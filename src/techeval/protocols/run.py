@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import platform
-import shutil
 import threading
 import time
 import uuid
@@ -32,21 +30,21 @@ import numpy as np
 import pandas as pd
 
 from techeval import __version__
+from techeval._files import check_output_folder, staged_folder
 from techeval.errors import ArgumentError, EstimatorError, ProtocolError
 from techeval.estimators.base import Tags
 from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
-from techeval.protocols.grades import grade_techniques
 from techeval.protocols.model import LoadedProtocol, Protocol, load_protocol
 from techeval.results import EffectResult, canonical_json, canonical_value
+from techeval.synthesis import synthesise
+from techeval.synthesis.grades import grade_techniques
 
 __all__ = [
     "RESULT_SCHEMA",
     "RunOutcome",
     "check_backend",
     "check_formats",
-    "check_output_folder",
     "run_protocol",
-    "staged_folder",
     "write_outputs",
 ]
 
@@ -113,50 +111,6 @@ def check_backend(backend: str) -> str:
     )
 
 
-def check_output_folder(out: str | Path, *, overwrite: bool) -> Path:
-    """The output folder, refusing paths techeval should not write to.
-
-    Refused: a path with a ``..`` part; a path that is, or passes through, a symbolic
-    link (techeval writes, and with ``overwrite`` replaces, only where the path says,
-    never where a link leads); an existing file; an existing non-empty folder unless
-    ``overwrite``. The messages give the real path to use instead.
-
-    Raises
-    ------
-    ArgumentError
-        For any of the above, naming the path.
-    """
-    path = Path(out)
-    absolute = Path(os.path.abspath(path))  # abspath removes ".." lexically
-    if ".." in path.parts:
-        raise ArgumentError(
-            "the output path goes through '..', so it may lead outside the folder it names",
-            where=str(path),
-            hint=f"Give the folder without '..', e.g. --out {absolute}",
-        )
-    current = Path(absolute.anchor)
-    for part in absolute.parts[1:]:
-        current = current / part
-        if current.is_symlink():
-            raise ArgumentError(
-                f"the output path goes through a symbolic link ({current} -> "
-                f"{os.readlink(current)}); techeval writes only where the path says",
-                where=str(path),
-                hint=f"Give the real folder instead: --out {os.path.realpath(absolute)}",
-            )
-        if not current.exists():
-            break
-    if path.exists() and not path.is_dir():
-        raise ArgumentError("the output path exists and is not a folder", where=str(path))
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise ArgumentError(
-            "the output folder exists and is not empty",
-            where=str(path),
-            hint="Choose another --out folder, or add --overwrite to replace its contents",
-        )
-    return path
-
-
 # ---- the run ----------------------------------------------------------------------------
 
 
@@ -203,7 +157,6 @@ class _Task:
 @dataclass
 class _Collected:
     rows: list[tuple[tuple, EffectResult]] = field(default_factory=list)
-    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
     #: estimators' ``frames_``: (frame name, technique, estimator, table), in task order
     estimator_frames: list[tuple[str, str, str, pd.DataFrame]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -769,7 +722,7 @@ def run_protocol(
     and every estimator the protocol names (seeded by :func:`derive_seed`); subgroup
     effects; the witness-protection programme model; disclosure control
     (:mod:`techeval.protocols.disclosure`); evidence grades
-    (:mod:`techeval.protocols.grades`). An estimator that cannot estimate from these
+    (:mod:`techeval.synthesis.grades`). An estimator that cannot estimate from these
     data (e.g. no events in one arm) adds a warning to the result, never a number.
     """
     from techeval.cases import load_cases
@@ -830,8 +783,19 @@ def run_protocol(
     if progress:
         progress("synthesis, disclosure control and grades", 0, 1)
 
-    if spec.witness_programme is not None and "witness_protection" in spec.techniques:
-        collected.rows.extend(_programme_rows(spec, report.cases, collected))
+    synthesis = synthesise(
+        [result for _, result in collected.rows],
+        report.cases,
+        techniques=spec.techniques,
+        programme=spec.witness_programme,
+        values=spec.economics.monetary_values().expected(),
+        currency=spec.economics.currency,
+        ci_level=spec.inference.ci_level,
+    )
+    # synthesis rows come after every estimator of the protocol
+    after = len(spec.estimators)
+    collected.rows += [((r.technique, after, r.estimator), r) for r in synthesis.rows]
+    collected.warnings += synthesis.warnings
 
     ordered = _order(collected.rows, spec)
     originals = [result for _, result in ordered]
@@ -871,12 +835,14 @@ def run_protocol(
             "currency": spec.economics.currency,
         },
         "results": rows,
-        "estimators": _estimators_section(rows),
+        "estimators": _estimators_section(rows, synthesis.descriptions),
         "grades": grades,
         "warnings": [scrub_text(w, min_cell=min_cell) for w in collected.warnings],
     }
     document = canonical_value(document)
-    out_frames = _frames(collected, originals, published, min_cell)
+    out_frames = _frames(
+        collected.estimator_frames, synthesis.frames, originals, published, min_cell
+    )
     for label, seconds in collected.timings.items():
         log.append(f"{seconds:8.2f} s  {label}")
     log.append(f"{elapsed:8.2f} s  total")
@@ -890,19 +856,15 @@ def run_protocol(
     )
 
 
-_PROGRAMME_MODEL = (
-    "The witness-protection programme model: planned intake and cost against the "
-    "intake the case records show, and a deterministic projection of the programme "
-    "from the protocol's planning figures (no interval)."
-)
-
-
-def _estimators_section(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def _estimators_section(
+    rows: Sequence[Mapping[str, Any]], descriptions: Mapping[str, str]
+) -> dict[str, dict[str, Any]]:
     """What made the rows: for each estimator name, its family, adjustment and method text.
 
     The report quotes ``description`` (the first paragraph of the estimator's
     docstring) instead of keeping its own text per estimator name, so a plug-in
-    estimator is described in the report in its own words.
+    estimator is described in the report in its own words. Rows made outside a
+    registered estimator (synthesis) take their text from ``descriptions``.
     """
     from techeval.estimators.registry import get_estimator
 
@@ -911,11 +873,11 @@ def _estimators_section(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
         name = row["estimator"]
         if name in section:
             continue
-        if name == "programme_model":
+        if name in descriptions:
             section[name] = {
                 "family": row["family"],
                 "adjusted": bool(row["adjusted"]),
-                "description": _PROGRAMME_MODEL,
+                "description": descriptions[name],
             }
             continue
         cls = get_estimator(name)
@@ -1067,17 +1029,22 @@ def _set_aside_ledger(report) -> pd.DataFrame:
 
 
 def _frames(
-    collected: _Collected,
+    estimator_frames: Sequence[tuple[str, str, str, pd.DataFrame]],
+    synthesis_frames: Sequence[tuple[str, str, str, pd.DataFrame]],
     originals: Sequence[EffectResult],
     published: Sequence[EffectResult],
     min_cell: int,
 ) -> dict[str, pd.DataFrame]:
-    """Plot-ready aggregated frames; anything behind a suppressed row is left out."""
+    """Plot-ready aggregated frames; anything behind a suppressed row is left out.
+
+    ``estimator_frames`` and ``synthesis_frames`` are ``(frame name, technique, maker,
+    table)``; each is withheld with any suppressed row of the same technique and maker.
+    """
     frames: dict[str, pd.DataFrame] = {}
     # an estimator's frames describe the cases behind its rows: withheld with any of them
     withheld = {(r.technique, r.estimator) for r in published if r.suppressed}
     parts: dict[str, list[pd.DataFrame]] = {}
-    for name, technique, estimator, table in collected.estimator_frames:
+    for name, technique, estimator, table in estimator_frames:
         if (technique, estimator) not in withheld:
             parts.setdefault(name, []).append(table)
     for name, tables in parts.items():
@@ -1126,165 +1093,15 @@ def _frames(
         frames["balance"] = pd.DataFrame(balance)
     if overlap:
         frames["propensity_quantiles"] = pd.DataFrame(overlap)
-    # the programme projection is built from the intake the programme rows report: it is
-    # withheld whenever any of them is
-    programme_withheld = any(
-        shown.suppressed for shown in published if shown.method == "programme_model"
-    )
-    for name, parts in collected.frames.items():
-        if name.startswith("programme") and not programme_withheld:
-            frames[name] = pd.concat(parts, ignore_index=True)
+    # a synthesis table is built from what its rows report (the programme projection
+    # from the intake): withheld whenever any of them is
+    synthesised: dict[str, list[pd.DataFrame]] = {}
+    for name, technique, maker, table in synthesis_frames:
+        if (technique, maker) not in withheld:
+            synthesised.setdefault(name, []).append(table)
+    for name, tables in synthesised.items():
+        frames[name] = pd.concat(tables, ignore_index=True)
     return frames
-
-
-# ---- witness-protection programme model ------------------------------------------------------
-
-
-def _programme_rows(
-    protocol: Protocol, cases: pd.DataFrame, collected: _Collected
-) -> list[tuple[tuple, EffectResult]]:
-    """The programme model (para 43): plan against actual intake, and a projection.
-
-    Actual intake comes from the case records (protected witnesses and family members
-    in cases that used witness protection, over the years the records span); offences
-    per witness-year come from ``harm.witness_offending`` when the protocol runs it;
-    high-level prosecutions per witness are high-level convictions in those cases per
-    protected witness. The projection uses the protocol's planning figures and the
-    expected monetary values. It is a deterministic projection: no interval.
-    """
-    from techeval.witness_programme import plan_vs_actual, project_programme
-
-    plan = protocol.witness_programme
-    if plan is None:
-        return []
-    columns = ("protected_witnesses", "protected_family", "high_level_convicted", "year")
-    if not all(c in cases.columns for c in columns):
-        collected.warnings.append(
-            "witness programme model not run: the data lack "
-            + ", ".join(c for c in columns if c not in cases.columns)
-        )
-        return []
-    used = cases.loc[cases["witness_protection"].astype(bool)]
-    with_witnesses = used.loc[pd.to_numeric(used["protected_witnesses"]).fillna(0) > 0]
-    n_cases = len(with_witnesses)
-    witnesses = float(pd.to_numeric(with_witnesses["protected_witnesses"]).sum())
-    family = float(pd.to_numeric(with_witnesses["protected_family"]).fillna(0).sum())
-    if n_cases == 0 or witnesses == 0:
-        collected.warnings.append(
-            "witness programme model not run: no case with a protected witness"
-        )
-        return []
-    years = float(with_witnesses["year"].max() - with_witnesses["year"].min() + 1)
-    prosecutions = float(pd.to_numeric(with_witnesses["high_level_convicted"]).fillna(0).sum())
-    offence_rate = next(
-        (
-            r.estimate
-            for _, r in collected.rows
-            if r.measure == "witness_offence_rate" and r.technique == "witness_protection"
-        ),
-        math.nan,
-    )
-    values = protocol.economics.monetary_values().expected()
-    low_high = plan.plan_witnesses_per_year
-    comparison = plan_vs_actual(
-        plan_witnesses_per_year=(low_high[0], low_high[-1]),
-        actual_witnesses=witnesses,
-        actual_family=family,
-        years=years,
-        plan_annual_budget=plan.plan_annual_budget,
-        currency=protocol.economics.currency,
-    )
-    projection = project_programme(
-        witnesses / years,
-        family_per_witness=plan.family_per_witness,
-        annual_cost_per_person=plan.annual_cost_per_person,
-        mean_years_in_programme=plan.mean_years_in_programme,
-        attrition=plan.attrition,
-        horizon_years=plan.horizon_years,
-        offences_per_witness_year=offence_rate if math.isfinite(offence_rate) else 0.0,
-        cost_per_offence=values["cost_per_witness_offence"],
-        high_level_prosecutions_per_witness=prosecutions / witnesses,
-        value_per_prosecution=values["value_conviction"] + values["value_high_level_conviction"],
-    )
-    collected.frames.setdefault("programme_projection", []).append(projection)
-    last = projection.iloc[-1]
-    notes = [
-        "a projection from the protocol's planning figures and the data's intake: no "
-        "interval (vary the planning figures to see their effect)"
-    ]
-    if not math.isfinite(offence_rate):
-        notes.append(
-            "offending by protected witnesses is not counted (harm.witness_offending not run)"
-        )
-    common = dict(
-        technique="witness_protection",
-        outcome="protected_witnesses",
-        estimand=None,
-        method="programme_model",
-        std_error=math.nan,
-        ci_low=math.nan,
-        ci_high=math.nan,
-        p_value=math.nan,
-        n_treated=n_cases,
-        n_control=0,
-        family="synthesis",
-        ci_level=protocol.inference.ci_level,
-    )
-    horizon = f"{plan.horizon_years}-year projection"
-    rows = [
-        EffectResult(
-            measure="witnesses_admitted_per_year",
-            scale="per_year",
-            estimate=comparison.actual_witnesses_per_year,
-            diagnostics={"programme": {"family_per_witness": comparison.family_per_witness}},
-            **common,
-        ),
-        EffectResult(
-            measure="intake_ratio_to_plan",
-            scale="ratio",
-            estimate=comparison.ratio_to_plan_low,
-            diagnostics={
-                "programme": {
-                    "ratio_to_plan_low": comparison.ratio_to_plan_low,
-                    "ratio_to_plan_high": comparison.ratio_to_plan_high,
-                    "note": "actual intake per year over the plan's upper figure (and lower "
-                    "figure in ratio_to_plan_high)",
-                }
-            },
-            warnings=(comparison.sentence,),
-            **common,
-        ),
-        EffectResult(
-            measure="high_level_prosecutions_per_witness",
-            scale="per_witness",
-            estimate=prosecutions / witnesses,
-            **common,
-        ),
-        EffectResult(
-            measure="programme_cost_total",
-            scale="currency",
-            estimate=float(last["cumulative_cost"]),
-            diagnostics={"programme": {"horizon": horizon}},
-            warnings=tuple(notes),
-            **common,
-        ),
-        EffectResult(
-            measure="programme_net_benefit",
-            scale="currency",
-            estimate=float(projection["net_benefit"].sum()),
-            diagnostics={"programme": {"horizon": horizon}},
-            warnings=tuple(notes),
-            **common,
-        ),
-        EffectResult(
-            measure="programme_people_protected",
-            scale="count",
-            estimate=float(last["active_witnesses"] + last["active_family"]),
-            diagnostics={"programme": {"horizon": horizon, "at": "end of projection"}},
-            **common,
-        ),
-    ]
-    return [(("witness_protection", len(protocol.estimators), "programme_model"), r) for r in rows]
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -1399,38 +1216,3 @@ def write_outputs(
             encoding="utf-8",
         )
     return target
-
-
-@contextmanager
-def staged_folder(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """A temporary sibling folder that replaces ``out`` when the block ends without error.
-
-    Everything is written into the yielded folder; only at the end is it renamed into
-    place (an existing ``out`` is moved aside first and removed after), so a failure
-    never leaves a half-written folder: the staging folder is removed and ``out`` stays
-    as it was.
-
-    Raises
-    ------
-    ArgumentError
-        From :func:`check_output_folder` (a non-empty ``out`` without ``overwrite``, a
-        path through ``..`` or a symlink).
-    """
-    target = check_output_folder(out, overwrite=overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        staging.mkdir()
-        yield staging
-        if target.exists():
-            retired = target.parent / f".{target.name}.replaced-{os.getpid()}"
-            target.rename(retired)
-            staging.rename(target)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -5,7 +5,8 @@ recalls that the US programme was expected to relocate 25–50 witnesses a year 
 $1 million, yet took in more than 4,400 witnesses and 8,000 family members in its first
 13 years: programmes must be planned carefully. This module projects a programme's
 caseload and cost from a few planning figures (:func:`project_programme`) and sets a
-plan beside actual intake in plain words (:func:`plan_vs_actual`).
+plan beside actual intake in plain words (:func:`plan_vs_actual`); :func:`programme_rows`
+applies both to a run's case records and makes the result rows of the programme model.
 
 Costs include the crimes committed by protected witnesses (offences per witness-year ×
 cost per offence); benefits, when given, are the prosecutions of high-level targets in
@@ -15,15 +16,37 @@ cases with protected witnesses (prosecutions per admitted witness × value).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from techeval.errors import ArgumentError
+from techeval.results import EffectResult
 
-__all__ = ["PlanComparison", "plan_vs_actual", "project_programme"]
+__all__ = [
+    "DESCRIPTION",
+    "MAKER",
+    "PlanComparison",
+    "ProgrammeModel",
+    "ProgrammePlan",
+    "plan_vs_actual",
+    "programme_rows",
+    "project_programme",
+]
+
+#: What result rows of the programme model give as their ``estimator`` (it is not a
+#: registered estimator).
+MAKER = "programme_model"
+
+#: The programme model's entry in the ``estimators`` section of ``result.json``.
+DESCRIPTION = (
+    "The witness-protection programme model: planned intake and cost against the "
+    "intake the case records show, and a deterministic projection of the programme "
+    "from the protocol's planning figures (no interval)."
+)
 
 
 def _admissions(
@@ -310,3 +333,202 @@ def plan_vs_actual(
         implied_annual_cost_high=cost_high,
         sentence=sentence,
     )
+
+
+class ProgrammePlan(Protocol):
+    """The planning figures :func:`programme_rows` reads (a protocol's ``witness_programme``).
+
+    See :class:`techeval.protocols.model.WitnessProgramme` and :func:`project_programme`.
+    """
+
+    plan_witnesses_per_year: Sequence[float]
+    plan_annual_budget: float | None
+    family_per_witness: float
+    annual_cost_per_person: float
+    mean_years_in_programme: float
+    attrition: float
+    horizon_years: int
+
+
+@dataclass(frozen=True)
+class ProgrammeModel:
+    """What :func:`programme_rows` made.
+
+    Attributes
+    ----------
+    rows
+        The result rows (family ``synthesis``, method and estimator ``programme_model``);
+        empty when the model could not run.
+    projection
+        The year-by-year projection (:func:`project_programme`), or ``None``.
+    warnings
+        Why the model did not run, if it did not.
+    """
+
+    rows: tuple[EffectResult, ...] = ()
+    projection: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def programme_rows(
+    plan: ProgrammePlan,
+    cases: pd.DataFrame,
+    *,
+    offence_rate: float,
+    values: Mapping[str, float],
+    currency: str,
+    ci_level: float,
+) -> ProgrammeModel:
+    """The programme model (para 43): plan against actual intake, and a projection.
+
+    Parameters
+    ----------
+    plan
+        The protocol's planning figures.
+    cases
+        The validated case records (all of them, not one technique's comparison).
+    offence_rate
+        Offences per protected witness-year (the ``witness_offence_rate`` row of the
+        run), or NaN when the run did not estimate it: then offending is not counted.
+    values
+        Expected monetary values (``cost_per_witness_offence``, ``value_conviction``,
+        ``value_high_level_conviction``).
+    currency
+        Currency of the planned budget, for the plan-against-actual sentence.
+    ci_level
+        The run's confidence level, carried on the rows (they have no interval).
+
+    Returns
+    -------
+    ProgrammeModel
+        Six rows and the projection, or no rows and a warning when the data lack the
+        programme columns or a case with a protected witness.
+
+    Notes
+    -----
+    Actual intake comes from the case records (protected witnesses and family members
+    in cases that used witness protection, over the years the records span); offences
+    per witness-year come from ``harm.witness_offending`` when the protocol runs it;
+    high-level prosecutions per witness are high-level convictions in those cases per
+    protected witness. The projection uses the protocol's planning figures and the
+    expected monetary values. It is a deterministic projection: no interval.
+    """
+    columns = ("protected_witnesses", "protected_family", "high_level_convicted", "year")
+    if not all(c in cases.columns for c in columns):
+        return ProgrammeModel(
+            warnings=(
+                "witness programme model not run: the data lack "
+                + ", ".join(c for c in columns if c not in cases.columns),
+            )
+        )
+    used = cases.loc[cases["witness_protection"].astype(bool)]
+    with_witnesses = used.loc[pd.to_numeric(used["protected_witnesses"]).fillna(0) > 0]
+    n_cases = len(with_witnesses)
+    witnesses = float(pd.to_numeric(with_witnesses["protected_witnesses"]).sum())
+    family = float(pd.to_numeric(with_witnesses["protected_family"]).fillna(0).sum())
+    if n_cases == 0 or witnesses == 0:
+        return ProgrammeModel(
+            warnings=("witness programme model not run: no case with a protected witness",)
+        )
+    years = float(with_witnesses["year"].max() - with_witnesses["year"].min() + 1)
+    prosecutions = float(pd.to_numeric(with_witnesses["high_level_convicted"]).fillna(0).sum())
+    low_high = plan.plan_witnesses_per_year
+    comparison = plan_vs_actual(
+        plan_witnesses_per_year=(low_high[0], low_high[-1]),
+        actual_witnesses=witnesses,
+        actual_family=family,
+        years=years,
+        plan_annual_budget=plan.plan_annual_budget,
+        currency=currency,
+    )
+    projection = project_programme(
+        witnesses / years,
+        family_per_witness=plan.family_per_witness,
+        annual_cost_per_person=plan.annual_cost_per_person,
+        mean_years_in_programme=plan.mean_years_in_programme,
+        attrition=plan.attrition,
+        horizon_years=plan.horizon_years,
+        offences_per_witness_year=offence_rate if math.isfinite(offence_rate) else 0.0,
+        cost_per_offence=values["cost_per_witness_offence"],
+        high_level_prosecutions_per_witness=prosecutions / witnesses,
+        value_per_prosecution=values["value_conviction"] + values["value_high_level_conviction"],
+    )
+    last = projection.iloc[-1]
+    notes = [
+        "a projection from the protocol's planning figures and the data's intake: no "
+        "interval (vary the planning figures to see their effect)"
+    ]
+    if not math.isfinite(offence_rate):
+        notes.append(
+            "offending by protected witnesses is not counted (harm.witness_offending not run)"
+        )
+    common = dict(
+        technique="witness_protection",
+        outcome="protected_witnesses",
+        estimand=None,
+        method=MAKER,
+        estimator=MAKER,
+        std_error=math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        p_value=math.nan,
+        n_treated=n_cases,
+        n_control=0,
+        family="synthesis",
+        ci_level=ci_level,
+    )
+    horizon = f"{plan.horizon_years}-year projection"
+    rows = [
+        EffectResult(
+            measure="witnesses_admitted_per_year",
+            scale="per_year",
+            estimate=comparison.actual_witnesses_per_year,
+            diagnostics={"programme": {"family_per_witness": comparison.family_per_witness}},
+            **common,
+        ),
+        EffectResult(
+            measure="intake_ratio_to_plan",
+            scale="ratio",
+            estimate=comparison.ratio_to_plan_low,
+            diagnostics={
+                "programme": {
+                    "ratio_to_plan_low": comparison.ratio_to_plan_low,
+                    "ratio_to_plan_high": comparison.ratio_to_plan_high,
+                    "note": "actual intake per year over the plan's upper figure (and lower "
+                    "figure in ratio_to_plan_high)",
+                }
+            },
+            warnings=(comparison.sentence,),
+            **common,
+        ),
+        EffectResult(
+            measure="high_level_prosecutions_per_witness",
+            scale="per_witness",
+            estimate=prosecutions / witnesses,
+            **common,
+        ),
+        EffectResult(
+            measure="programme_cost_total",
+            scale="currency",
+            estimate=float(last["cumulative_cost"]),
+            diagnostics={"programme": {"horizon": horizon}},
+            warnings=tuple(notes),
+            **common,
+        ),
+        EffectResult(
+            measure="programme_net_benefit",
+            scale="currency",
+            estimate=float(projection["net_benefit"].sum()),
+            diagnostics={"programme": {"horizon": horizon}},
+            warnings=tuple(notes),
+            **common,
+        ),
+        EffectResult(
+            measure="programme_people_protected",
+            scale="count",
+            estimate=float(last["active_witnesses"] + last["active_family"]),
+            diagnostics={"programme": {"horizon": horizon, "at": "end of projection"}},
+            **common,
+        ),
+    ]
+    return ProgrammeModel(rows=tuple(rows), projection=projection)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from techeval.errors import ArgumentError
-from techeval.witness_programme import plan_vs_actual, project_programme
+from techeval.synthesis.programme import plan_vs_actual, project_programme
 
 
 def test_the_motivating_us_example_in_numbers_and_words():

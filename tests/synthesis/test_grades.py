@@ -2,7 +2,7 @@
 
 import pytest
 
-from techeval.protocols.grades import grade_result, grade_techniques
+from techeval.synthesis.grades import grade_result, grade_techniques
 
 
 def _row(**changes):
