@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import techeval
 from techeval.cli import app, main
-from techeval.effect import comparison_frame, estimate_by_subgroup
+from techeval.effect import estimate_by_subgroup
 from techeval.errors import ArgumentError
 from techeval.estimators.outcome import AIPW, IPW
 from techeval.results import EffectResult
@@ -38,19 +38,6 @@ def test_estimate_effect_is_the_primary_row_of_the_estimator():
     assert result.scale == "risk_difference" and result.method == "ipw"
     with pytest.raises(ArgumentError, match="no parameter"):
         techeval.estimate_effect(frame, treatment="t", outcome="y", n_fold=3)
-
-
-def test_traditional_only_comparator_drops_cases_with_other_techniques():
-    cases = pd.DataFrame(
-        {
-            "undercover": [True, True, False, False, False],
-            "controlled_delivery": [True, False, True, False, False],
-            "witness_protection": [False, False, False, True, False],
-        }
-    )
-    kept = comparison_frame(cases, "undercover", "traditional_only")
-    assert list(kept.index) == [0, 1, 4]
-    assert len(comparison_frame(cases, "undercover")) == 5
 
 
 def test_subgroups_heterogeneity_and_adjusted_p_values():

@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from techeval.cases import load_cases, validate_frame
+from techeval.cases import comparison_frame, load_cases, validate_frame
 from techeval.cases.schema import COLUMNS, GROUP_STRUCTURES, OFFENCES, TECHNIQUES
-from techeval.effect import comparison_frame, estimate_effect
+from techeval.effect import estimate_effect
 from techeval.errors import TechevalError
 from techeval.estimators.registry import get_estimator
 from techeval.protocols.load import parse_yaml

@@ -186,8 +186,9 @@ def effect(
     """Adjusted effect of a binary treatment on an outcome in any table."""
     import json
 
+    from techeval.cases import read_data
     from techeval.cases.cache import caching
-    from techeval.effect import make_estimator, read_data
+    from techeval.effect import make_estimator
     from techeval.results import canonical_value, results_frame
 
     names = [c.strip() for c in covariates.split(",") if c.strip()]

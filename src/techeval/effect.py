@@ -3,8 +3,6 @@
 * :func:`estimate_effect` — one call from a data frame to an
   :class:`~techeval.results.EffectResult` with any registered outcome estimator (works
   on any table, not only case records: e.g. a job-training evaluation);
-* :func:`comparison_frame` — the cases a technique is compared within ("without the
-  technique" or "traditional investigation only");
 * :func:`estimate_by_subgroup` — effects within levels of a column (which case types a
   technique fits), a heterogeneity test and multiplicity-adjusted p-values.
 """
@@ -13,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +24,6 @@ from techeval.estimators.registry import get_estimator
 from techeval.results import EffectResult
 
 __all__ = [
-    "comparison_frame",
     "estimate_by_subgroup",
     "estimate_effect",
     "make_estimator",
@@ -144,54 +140,6 @@ def estimate_effect(
     estimator = make_estimator(method, estimand=estimand, random_state=random_state, **params)
     estimator.fit(frame, treatment=treatment, outcome=outcome, covariates=list(covariates))
     return estimator.result_
-
-
-def comparison_frame(
-    cases: pd.DataFrame,
-    technique: str,
-    comparator: Literal["without_technique", "traditional_only"] = "without_technique",
-    *,
-    techniques: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The cases a technique is compared within.
-
-    Parameters
-    ----------
-    cases
-        Analysis-ready case records with one boolean column per technique.
-    technique
-        The technique column.
-    comparator
-        ``"without_technique"``: all cases (those that did not use ``technique`` are
-        the comparison group). ``"traditional_only"``: cases that used ``technique``
-        plus cases that used no special technique at all; cases that used another
-        technique but not this one are left out.
-    techniques
-        The technique columns (default: :data:`techeval.cases.schema.TECHNIQUES`
-        present in ``cases``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        A filtered copy (row labels kept), ready for ``fit(..., treatment=technique)``.
-    """
-    from techeval.cases.schema import TECHNIQUES
-
-    if technique not in cases.columns:
-        raise ArgumentError(f"there is no technique column {technique!r} in the cases")
-    if comparator == "without_technique":
-        # copy-on-write (pandas 3): a shallow copy behaves as a copy without holding a
-        # second copy of every column (four techniques at a million cases)
-        return cases.copy(deep=False)
-    if comparator != "traditional_only":
-        raise ArgumentError(
-            f"unknown comparator {comparator!r}",
-            hint="Use without_technique or traditional_only",
-        )
-    columns = [c for c in (techniques or TECHNIQUES) if c in cases.columns]
-    used = cases[technique].astype(bool)
-    others = cases[[c for c in columns if c != technique]].astype(bool).any(axis=1)
-    return cases.loc[used | ~others].copy()
 
 
 def _too_few(
@@ -398,41 +346,3 @@ def _heterogeneity_row(
         },
         warnings=warnings,
     )
-
-
-# ---- helpers for the command line ---------------------------------------------------------
-
-
-def read_data(source: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read a table for :func:`estimate_effect` from a file or database URL.
-
-    Any table works. A table holding every required case-record column is a case file:
-    it is validated and the analysis-ready case table is returned (one boolean column
-    per technique, ``conviction``, ``high_level_conviction``, ...), with a note when rows
-    were set aside. Other tables keep their text columns as text (categorical covariates)
-    and turn columns whose every filled cell is a number into numbers.
-
-    Returns
-    -------
-    frame, notes
-        The table, and plain-words notes about how it was read.
-    """
-    from techeval.cases.readers import read_table
-    from techeval.cases.schema import REQUIRED_COLUMNS
-    from techeval.cases.validate import infer_column, validate_table
-
-    table = read_table(source)
-    columns = {str(c).strip().lower() for c in table.frame.columns}
-    if all(name in columns for name in REQUIRED_COLUMNS):
-        report = validate_table(table)
-        notes = [f"read as a case file: {report.rows_used:,} of {report.rows_in:,} rows used"]
-        if report.rows_set_aside:
-            notes.append(
-                f"{report.rows_set_aside:,} rows set aside by validation "
-                f"(run `techeval validate {table.source}` to see why)"
-            )
-        return report.cases, notes
-    frame = pd.DataFrame(
-        {column: infer_column(table.frame[column]) for column in table.frame.columns}
-    )
-    return frame, list(table.notes)

@@ -66,6 +66,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparatio
 from threadpoolctl import threadpool_limits
 
 from techeval import economics
+from techeval.cases import comparison_frame
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators._nuisance import GLM, build_design, prepare
 from techeval.estimators.base import Estimator, Tags
@@ -948,8 +949,6 @@ class CostSummary(Estimator):
         covariates: Sequence[str] = (),
     ) -> Self:
         """Describe ``outcome`` (a cost column) by use of ``treatment``; covariates are ignored."""
-        from techeval.effect import comparison_frame
-
         for column in (treatment, outcome):
             if column not in frame.columns:
                 raise EstimatorError(f"the column {column!r} is not in the data")

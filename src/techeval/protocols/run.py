@@ -718,15 +718,14 @@ def run_protocol(
     Notes
     -----
     Steps: validate the case file (rows set aside are counted by column and rule);
-    for each technique, the comparison cases (:func:`techeval.effect.comparison_frame`)
+    for each technique, the comparison cases (:func:`techeval.cases.comparison_frame`)
     and every estimator the protocol names (seeded by :func:`derive_seed`); subgroup
     effects; the witness-protection programme model; disclosure control
     (:mod:`techeval.protocols.disclosure`); evidence grades
     (:mod:`techeval.synthesis.grades`). An estimator that cannot estimate from these
     data (e.g. no events in one arm) adds a warning to the result, never a number.
     """
-    from techeval.cases import load_cases
-    from techeval.effect import comparison_frame
+    from techeval.cases import comparison_frame, load_cases
 
     started = time.perf_counter()
     loaded = protocol if isinstance(protocol, LoadedProtocol) else load_protocol(protocol)
