@@ -1,14 +1,10 @@
 """The generator: valid case files, plausible effects and overlap, clear argument errors."""
 
-import json
-
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from techeval.cases import validate_frame
 from techeval.cases.schema import CANONICAL_COLUMNS, COLUMNS, CROSS_COLUMN_RULES, TECHNIQUES
-from techeval.cli import app
 from techeval.errors import ArgumentError
 from techeval.simulate import SCENARIOS, generate_cases, population_truth, write_cases
 
@@ -92,20 +88,3 @@ def test_bad_arguments_raise_techeval_errors(tmp_path):
         write_cases(generate_cases(5, seed=0), tmp_path / "cases.txt")
     with pytest.raises(ArgumentError, match="cannot write"):
         write_cases(generate_cases(5, seed=0), tmp_path / "missing" / "cases.csv")
-
-
-def test_cli_writes_files_and_reports_bad_input(tmp_path):
-    runner = CliRunner()
-    out, truth = tmp_path / "cases.csv", tmp_path / "truth.json"
-    result = runner.invoke(
-        app, ["synth", "--n", "300", "--seed", "2", "--out", str(out), "--truth", str(truth)]
-    )
-    assert result.exit_code == 0, result.output
-    assert "wrote 300 synthetic cases" in result.output
-    assert json.loads(truth.read_text())["n"] == 300
-    assert len(pd.read_csv(out)) == 300
-
-    from techeval.cli import main
-
-    assert main(["synth", "--n", "10", "--scenario", "mystery", "--out", str(out)]) == 2
-    assert main(["synth", "--n", "0", "--out", str(out)]) == 2

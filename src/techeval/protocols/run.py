@@ -452,7 +452,7 @@ def _execute(
     from techeval.inference import replicate_progress
 
     outputs: list[_TaskOutput | None] = [None] * len(tasks)
-    # set by techeval.progress.StepProgress (None when quiet or without a display)
+    # set by techeval.cli.progress.StepProgress (None when quiet or without a display)
     advance = replicate_progress()
     units = _units(tasks)
     done = 0

@@ -2,12 +2,14 @@
 
 import json
 
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from techeval import __version__
-from techeval.cli import main
+from techeval.cli import app, main
 
-from .cases.conftest import VALID_ROWS, to_csv
+from ..cases.conftest import VALID_ROWS, to_csv
 
 
 @pytest.fixture
@@ -141,3 +143,18 @@ def test_effect_on_a_case_file_uses_technique_columns_and_derived_outcomes(run, 
     assert row["n_treated"] + row["n_control"] == 600
     code, out, _ = run("effect", str(path), "--treatment", "undercover", "--outcome", "conviction")
     assert code == 0 and "read as a case file: 600 of 600 rows used" in out
+
+
+def test_synth_writes_files_and_reports_bad_input(tmp_path):
+    runner = CliRunner()
+    out, truth = tmp_path / "cases.csv", tmp_path / "truth.json"
+    result = runner.invoke(
+        app, ["synth", "--n", "300", "--seed", "2", "--out", str(out), "--truth", str(truth)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 300 synthetic cases" in result.output
+    assert json.loads(truth.read_text())["n"] == 300
+    assert len(pd.read_csv(out)) == 300
+
+    assert main(["synth", "--n", "10", "--scenario", "mystery", "--out", str(out)]) == 2
+    assert main(["synth", "--n", "0", "--out", str(out)]) == 2

@@ -1,13 +1,10 @@
-"""The ``techeval`` command line: one small function per command, wiring only.
+"""The ``techeval`` commands: the typer app, one small function per command, wiring only.
 
-Errors the user can fix (:class:`~techeval.errors.TechevalError`) print as one
-paragraph and exit with code 2; anything else is a bug: exit code 1 with a request to
-report it.
+:func:`techeval.cli.main` runs the app and turns errors into exit codes.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from techeval import __version__
-from techeval.errors import ArgumentError, TechevalError
+from techeval.errors import ArgumentError
 
 app = typer.Typer(
     name="techeval",
@@ -140,7 +137,7 @@ def validate(
     """
     from techeval.cases import load_cases
     from techeval.cases.cache import caching
-    from techeval.cli_output import parse_mapping, print_validation
+    from techeval.cli.output import parse_mapping, print_validation
 
     with caching(not no_cache):
         report = load_cases(
@@ -271,7 +268,7 @@ def run(
     """
     from techeval._files import check_output_folder
     from techeval.cases.cache import caching
-    from techeval.progress import StepProgress
+    from techeval.cli.progress import StepProgress
     from techeval.protocols.model import load_protocol
     from techeval.protocols.run import (
         check_backend,
@@ -486,27 +483,3 @@ def cache_clear() -> None:
         return
     removed, freed = clear_cache()
     typer.echo(f"removed {removed} cached case tables ({freed / 1024**2:,.1f} MB) from {folder}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 2 bad input, 1 internal error)."""
-    try:
-        app(args=argv, prog_name="techeval", standalone_mode=True)
-    except SystemExit as exc:  # typer/click exit normally, usage errors with code 2
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    except TechevalError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.describe()}", highlight=False, soft_wrap=True)
-        return exc.exit_code
-    except Exception:
-        err_console.print_exception()
-        err_console.print(
-            "[bold red]internal error:[/] this is a bug in techeval, not a problem with "
-            "your input. Please report it with the command you ran and the message above."
-        )
-        return 1
-    return 0
-
-
-def _entry() -> None:  # pragma: no cover - thin wrapper
-    sys.exit(main())

@@ -8,12 +8,12 @@ import pytest
 from rich.console import Console
 
 from techeval.cli import main
+from techeval.cli.progress import StepProgress
 from techeval.inference import bootstrap_replicates, replicate_progress, report_replicates
-from techeval.progress import StepProgress
 from techeval.protocols.run import run_protocol
 from techeval.simulate import generate_cases, write_cases
 
-from .hardening_data import cli
+from ..hardening_data import cli
 
 MINI = """
 name: mini
