@@ -13,6 +13,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import special, stats
 
+from techeval.assumptions import GAO_1984_ANNUAL_RATE
 from techeval.cases.schema import CANONICAL_COLUMNS
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators import get_estimator
@@ -28,7 +29,6 @@ from techeval.estimators.harm import (
     harm_cost_per_case,
     harm_index_per_case,
 )
-from techeval.estimators.harm._defaults import GAO_1984_ANNUAL_RATE
 from techeval.inference import bootstrap_replicates
 from techeval.synth import SYNTHETIC_COVARIATES
 

@@ -31,13 +31,15 @@ Public helpers (used by the cost family too):
 
 * :func:`harm_cost_per_case` — monetised harm per case, ``sum_h unit_cost_h * count_h``;
 * :func:`harm_index_per_case` — the same weighted sum with severity weights;
-* :data:`DEFAULT_HARM_UNIT_COSTS`, :data:`DEFAULT_HARM_WEIGHTS` — documented defaults.
+* :data:`DEFAULT_HARM_UNIT_COSTS`, :data:`DEFAULT_HARM_WEIGHTS` — documented defaults,
+  defined with their sources in :mod:`techeval.assumptions`.
 
 The numerical core is private: the count models (:mod:`._models`) and the ratio
 estimators with their exact and continuity-corrected intervals (:mod:`._ratios`).
 """
 
-from techeval.estimators.harm._defaults import DEFAULT_HARM_UNIT_COSTS, DEFAULT_HARM_WEIGHTS
+# The shipped protocols and protocols/README.md name the defaults by this path
+from techeval.assumptions import DEFAULT_HARM_UNIT_COSTS, DEFAULT_HARM_WEIGHTS
 from techeval.estimators.harm.collateral_intrusion import CollateralIntrusion
 from techeval.estimators.harm.rates import HarmRates
 from techeval.estimators.harm.undercover_risk import UndercoverRisk

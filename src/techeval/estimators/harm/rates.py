@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from techeval.assumptions import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
 from techeval.estimators._nuisance import build_design
 from techeval.estimators.base import Estimator
 from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
-from techeval.estimators.harm._defaults import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.estimators.harm._models import (
     CountDesign,
     fit_negative_binomial,
@@ -129,11 +129,11 @@ class HarmRates(Estimator):
     exposure : str or None
         Exposure column for the offset. ``"auto"`` (default) uses ``officer_days`` for
         ``officer_injuries`` and ``undercover_compromised`` and ``duration_days`` for the
-        other count harms (:data:`HARM_EXPOSURE`); any other harm gets no offset.
+        other count harms (:data:`techeval.assumptions.HARM_EXPOSURE`); any other harm gets no offset.
         ``None``: no offset (counts per case).
     exposure_unit : float or None
         Unit the descriptive rates are expressed in; default 1,000 for ``officer_days``
-        and 365 for ``duration_days`` (:data:`EXPOSURE_UNITS`), else 1. The rate ratio
+        and 365 for ``duration_days`` (:data:`techeval.assumptions.EXPOSURE_UNITS`), else 1. The rate ratio
         does not depend on it.
     model : {"auto", "poisson", "negative_binomial"}
         ``"auto"``: the Poisson rate ratio is primary and a negative-binomial (NB2) fit

@@ -13,9 +13,9 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from techeval.assumptions import DEFAULT_HARM_UNIT_COSTS, DEFAULT_HARM_WEIGHTS
 from techeval.errors import ArgumentError
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._defaults import DEFAULT_HARM_UNIT_COSTS, DEFAULT_HARM_WEIGHTS
 from techeval.estimators.harm._rows import _aipw_rows, _check, _json_number
 from techeval.estimators.registry import register
 
@@ -75,7 +75,7 @@ def harm_cost_per_case(frame: pd.DataFrame, unit_costs: Mapping[str, float]) -> 
         any frame with the harm columns). Not modified.
     unit_costs
         Harm column → cost per event (≥ 0, in the currency of ``cost_total``), e.g.
-        :data:`DEFAULT_HARM_UNIT_COSTS`. Yes/no columns count as 0/1 events.
+        :data:`techeval.assumptions.DEFAULT_HARM_UNIT_COSTS`. Yes/no columns count as 0/1 events.
 
     Returns
     -------
@@ -116,7 +116,7 @@ def harm_index_per_case(
     frame
         Case records with the weighted harm columns. Not modified.
     weights
-        Harm column → severity weight (≥ 0); default :data:`DEFAULT_HARM_WEIGHTS`.
+        Harm column → severity weight (≥ 0); default :data:`techeval.assumptions.DEFAULT_HARM_WEIGHTS`.
 
     Returns
     -------
@@ -221,7 +221,7 @@ class HarmIndex(_WeightedHarm):
     Parameters
     ----------
     weights : mapping or None
-        Harm column → severity weight; default :data:`DEFAULT_HARM_WEIGHTS` (each entry
+        Harm column → severity weight; default :data:`techeval.assumptions.DEFAULT_HARM_WEIGHTS` (each entry
         documented with its source or marked as an assumption).
     aipw_params : mapping or None
         Extra parameters for ``outcome.aipw`` (e.g. ``{"nuisance": "gbm"}``).
@@ -275,7 +275,7 @@ class HarmCost(_WeightedHarm):
     Parameters
     ----------
     unit_costs : mapping or None
-        Harm column → cost per event; default :data:`DEFAULT_HARM_UNIT_COSTS`.
+        Harm column → cost per event; default :data:`techeval.assumptions.DEFAULT_HARM_UNIT_COSTS`.
     aipw_params : mapping or None
         Extra parameters for ``outcome.aipw``.
     ci_level : float

@@ -9,10 +9,10 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from techeval.assumptions import GAO_1984_ANNUAL_RATE, WITSEC_REARREST_SHARE
 from techeval.errors import EstimatorError
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
-from techeval.estimators.harm._defaults import GAO_1984_ANNUAL_RATE, WITSEC_REARREST_SHARE
 from techeval.estimators.harm._ratios import rate_ratio_estimate, share_estimate
 from techeval.estimators.harm._rows import _check, _json_number, _ratio_diagnostics, _row
 from techeval.estimators.registry import register
@@ -31,12 +31,12 @@ class WitnessOffending(Estimator):
         Protocol benchmark for the share of protected witnesses who offend. Default
         0.17: the US Marshals Service reports that fewer than 17% of protected witnesses
         with criminal histories have been re-arrested and charged
-        (:data:`WITSEC_REARREST_SHARE`).
+        (:data:`techeval.assumptions.WITSEC_REARREST_SHARE`).
     benchmark_rate : float or None
         Benchmark offences per witness-year. Default (``None``) derives it from GAO
         (1984), which found 21.4% of protected witnesses arrested within two years:
         ``-ln(1 - 0.214) / 2 ≈ 0.120`` per year under a constant hazard
-        (:data:`GAO_1984_ANNUAL_RATE`).
+        (:data:`techeval.assumptions.GAO_1984_ANNUAL_RATE`).
     ci_level : float
         Confidence level.
 
