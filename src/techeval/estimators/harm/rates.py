@@ -360,6 +360,7 @@ class HarmRates(Estimator):
             frame, treatment, outcome, exposure_column, [*covariates, *others]
         )
         t, y, e, rows_dropped = cases.treated, cases.counts, cases.exposure, cases.rows_dropped
+        events_treated, events_control = float(y[t].sum()), float(y[~t].sum())
         unit = float(
             self.exposure_unit
             if self.exposure_unit is not None
@@ -378,7 +379,7 @@ class HarmRates(Estimator):
             "exposure_unit": unit,
             "covariates": covariates,
             "other_techniques_adjusted": others,
-            "events": {"treated": float(y[t].sum()), "control": float(y[~t].sum())},
+            "events": {"treated": events_treated, "control": events_control},
         }
         descriptive = self._descriptive_rows(t, y, e, exposure_column, unit, treatment, outcome)
         common = dict(
@@ -390,7 +391,6 @@ class HarmRates(Estimator):
             n_control=int((~t).sum()),
             ci_level=self.ci_level,
         )
-        events_treated, events_control = float(y[t].sum()), float(y[~t].sum())
         if events_treated == 0 or events_control == 0:
             primary = self._zero_event_row(
                 t, y, e, events_treated, events_control, common, base, warnings
