@@ -30,14 +30,13 @@ from typing import Any
 
 import numpy as np
 
-#: |SMD| above this is flagged as imbalance (Austin 2009).
-SMD_THRESHOLD = 0.1
-#: Warn when more than this share of cases lies outside the common support.
-OUTSIDE_SUPPORT_WARNING = 0.05
-#: Warn when an arm's effective sample size falls below this share of its size.
-ESS_WARNING_RATIO = 0.2
-#: Warn when one case carries more than this share of its arm's total weight.
-MAX_WEIGHT_SHARE_WARNING = 0.05
+# the thresholds, with their sources, are in techeval.assumptions
+from techeval.assumptions import (
+    ESS_WARNING_RATIO,
+    MAX_WEIGHT_SHARE_WARNING,
+    OUTSIDE_SUPPORT_WARNING,
+    SMD_THRESHOLD,
+)
 
 _QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 

@@ -11,7 +11,8 @@ protocols:
 * :class:`MonetaryValues` and :data:`DEFAULT_MONETARY_VALUES` — the values a
   benefit–cost analysis needs (a conviction, a high-level conviction, a disrupted
   group, the recovered share of assets seized, the cost of an offence committed by a
-  protected witness);
+  protected witness); the default values, the willingness to pay and its grid are in
+  :mod:`techeval.assumptions`, with their sources;
 * :func:`icer_quadrant`, :func:`quadrant_shares`, :func:`fieller_interval` — the
   cost-effectiveness plane and the ICER with its Fieller interval;
 * :func:`net_monetary_benefit`, :func:`acceptability_curve` — net monetary benefit and
@@ -58,12 +59,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+# DEFAULT_WILLINGNESS_TO_PAY stays readable here for the cost estimators
+# (economics.DEFAULT_WILLINGNESS_TO_PAY in estimators/cost.py) until they import it from
+# techeval.assumptions
+from techeval.assumptions import (
+    DEFAULT_CURRENCY,
+    DEFAULT_MONETARY_VALUE_SPECS,
+    DEFAULT_WILLINGNESS_TO_PAY,  # noqa: F401
+    DEFAULT_WTP_GRID,
+)
 from techeval.errors import ArgumentError
 
 __all__ = [
     "DEFAULT_MONETARY_VALUES",
-    "DEFAULT_WILLINGNESS_TO_PAY",
-    "DEFAULT_WTP_GRID",
     "QUADRANTS",
     "BenefitCostSimulation",
     "MonetaryValues",
@@ -277,10 +285,6 @@ class UncertainValue:
         return draws
 
 
-def _tri(low: float, mode: float, high: float) -> UncertainValue:
-    return UncertainValue("triangular", low=low, mode=mode, high=high)
-
-
 @dataclass(frozen=True)
 class MonetaryValues:
     """Monetary values of outcomes, per unit, in one currency.
@@ -363,38 +367,13 @@ class MonetaryValues:
         }
 
 
-#: Default monetary values (2020 US dollars). Apart from the asset-recovery share these
-#: are ILLUSTRATIVE ASSUMPTIONS, not published estimates: no source values a conviction of
-#: an organised-crime suspect. They follow WSIPP's approach (monetise an outcome by the
-#: costs to victims and taxpayers it avoids) at a plausible order of magnitude; every
-#: protocol should replace them with local values and say where they came from.
+#: Default monetary values: :data:`techeval.assumptions.DEFAULT_MONETARY_VALUE_SPECS`
+#: (ILLUSTRATIVE ASSUMPTIONS apart from the asset-recovery share; each value's source is
+#: given there) in :data:`techeval.assumptions.DEFAULT_CURRENCY`.
 DEFAULT_MONETARY_VALUES = MonetaryValues(
-    # Assumption: a few years of serious offending avoided; the range spans McCollister
-    # et al. (2010) per-offence costs from robbery ($42k) to several aggravated assaults.
-    value_conviction=_tri(50_000.0, 150_000.0, 400_000.0),
-    # Assumption: added value of removing a leader/organiser rather than a low-level member.
-    value_high_level_conviction=_tri(100_000.0, 500_000.0, 1_500_000.0),
-    # Assumption: lasting disruption of a group's market activity.
-    value_group_disrupted=_tri(100_000.0, 500_000.0, 2_000_000.0),
-    # Mode from Europol (2016) "Does crime still pay?": about 2.2% of criminal proceeds
-    # in the EU were provisionally seized or frozen and about 1.1% finally confiscated,
-    # so about half of what is seized is recovered; the range is an assumption.
-    asset_recovery_share=_tri(0.2, 0.5, 0.8),
-    # Assumption spanning McCollister et al. (2010, 2008 USD) per-offence costs from a
-    # household burglary ($6.5k) to an aggravated assault ($107k).
-    cost_per_witness_offence=_tri(6_500.0, 30_000.0, 107_000.0),
-    currency="USD",
+    **{name: UncertainValue.from_spec(spec) for name, spec in DEFAULT_MONETARY_VALUE_SPECS.items()},
+    currency=DEFAULT_CURRENCY,
 )
-
-#: Willingness to pay per additional conviction at which net monetary benefit and the
-#: probability of being cost-effective are reported by default. Assumption: the mode of
-#: the default value of a conviction.
-DEFAULT_WILLINGNESS_TO_PAY = 150_000.0
-
-#: Default willingness-to-pay grid for the acceptability curve: 0 to 1,000,000 per
-#: additional conviction in steps of 10,000 (assumption: wide enough to show where the
-#: curve crosses 0.5 for the default values).
-DEFAULT_WTP_GRID: tuple[float, ...] = tuple(float(w) for w in np.arange(0, 1_000_001, 10_000))
 
 
 # ---- cost-effectiveness plane ----------------------------------------------------------

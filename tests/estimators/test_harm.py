@@ -13,13 +13,13 @@ import pytest
 import statsmodels.api as sm
 from scipy import special, stats
 
+from techeval.assumptions import GAO_1984_ANNUAL_RATE
 from techeval.cases.schema import CANONICAL_COLUMNS
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators import get_estimator
 from techeval.estimators.harm import (
     DEFAULT_HARM_UNIT_COSTS,
     DEFAULT_HARM_WEIGHTS,
-    GAO_1984_ANNUAL_RATE,
     CollateralIntrusion,
     HarmCost,
     HarmIndex,
@@ -562,7 +562,7 @@ def _nb2_problem(seed: int = 3, n: int = 500):
 def test_nb2_score_and_information_equal_statsmodels():
     # the block-wise NB2 solver's analytic derivatives against statsmodels'
     # NegativeBinomialP (p=2), away from the optimum so that every term counts
-    from techeval.estimators import _harm_models as hm
+    from techeval.estimators.harm import _models as hm
 
     y, X, offset = _nb2_problem()
     params = np.array([0.2, 0.4, -0.1, 0.05, 0.0, 0.6])
@@ -586,7 +586,7 @@ def test_count_design_reads_its_parts_as_one_matrix():
     # the count models' design is never assembled: its block-wise products must equal
     # those of the assembled matrix, with and without a column selection, over several
     # blocks and a ragged last one
-    from techeval.estimators import _harm_models as hm
+    from techeval.estimators.harm import _models as hm
 
     rng = np.random.default_rng(4)
     n = 2 * hm._BLOCK_ROWS + 123
@@ -611,7 +611,7 @@ def test_count_design_reads_its_parts_as_one_matrix():
 
 @pytest.mark.parametrize("cov_type", ["HC0", "nonrobust"])
 def test_count_models_equal_statsmodels_fits(cov_type):
-    from techeval.estimators import _harm_models as hm
+    from techeval.estimators.harm import _models as hm
 
     y, X, offset = _nb2_problem(seed=5, n=800)
     poisson, fitted, params = hm.fit_poisson(y, X, offset, cov_type=cov_type)
@@ -638,7 +638,7 @@ def test_count_models_equal_statsmodels_fits(cov_type):
 def test_poisson_fit_with_a_stratum_without_events_converges_like_statsmodels():
     # a covariate level without events sends its coefficient to minus infinity; the
     # treatment's coefficient is still estimable and the fit stops once the gain is nil
-    from techeval.estimators import _harm_models as hm
+    from techeval.estimators.harm import _models as hm
 
     rng = np.random.default_rng(11)
     n = 2000
@@ -659,7 +659,7 @@ def test_count_model_memory_does_not_grow_with_copies_of_the_design():
     # stays a small multiple of one column, far below one copy of the design
     import tracemalloc
 
-    from techeval.estimators import _harm_models as hm
+    from techeval.estimators.harm import _models as hm
 
     rng = np.random.default_rng(2)
     n, k = 200_000, 30

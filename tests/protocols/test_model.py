@@ -4,6 +4,13 @@ import hashlib
 
 import pytest
 
+from techeval.assumptions import (
+    DEFAULT_CURRENCY,
+    DEFAULT_HARM_UNIT_COSTS,
+    DEFAULT_HARM_WEIGHTS,
+    DEFAULT_MONETARY_VALUE_SPECS,
+    DEFAULT_WILLINGNESS_TO_PAY,
+)
 from techeval.errors import ProtocolError
 from techeval.protocols.load import parse_yaml
 from techeval.protocols.model import (
@@ -41,6 +48,20 @@ def test_minimal_protocol_takes_documented_defaults():
     assert protocol.disclosure.min_cell == 10
     assert protocol.outcomes == ["conviction", "high_level_conviction", "group_disrupted"]
     assert protocol.report.formats == ["json"]
+
+
+@pytest.mark.parametrize("name", [None, *SHIPPED])
+def test_protocol_defaults_are_the_values_in_assumptions(name):
+    """A protocol without economics or harm weights takes techeval.assumptions' values;
+    the shipped protocols write the same values out (their comments say "Same as")."""
+    protocol = _check(MINIMAL) if name is None else load_protocol(name).protocol
+    assert protocol.weights() == DEFAULT_HARM_WEIGHTS
+    assert protocol.economics.unit_costs() == DEFAULT_HARM_UNIT_COSTS
+    assert protocol.economics.wtp() == DEFAULT_WILLINGNESS_TO_PAY
+    assert protocol.economics.monetary_values().to_dict() == {
+        **DEFAULT_MONETARY_VALUE_SPECS,
+        "currency": DEFAULT_CURRENCY,
+    }
 
 
 def test_unknown_key_is_an_error_listing_the_valid_keys():

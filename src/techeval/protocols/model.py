@@ -27,6 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
 
+from techeval.assumptions import (
+    DEFAULT_HARM_UNIT_COSTS,
+    DEFAULT_HARM_WEIGHTS,
+    DEFAULT_WILLINGNESS_TO_PAY,
+)
 from techeval.cases.schema import DEFAULT_COVARIATES, TECHNIQUES
 from techeval.errors import ProtocolError, TechevalError
 from techeval.protocols.load import parse_yaml, read_protocol_text
@@ -115,7 +120,8 @@ class Economics(_Strict):
 
     Each value is a number (fixed) or ``{distribution: triangular, low, mode, high}``
     (see :class:`techeval.economics.UncertainValue`). Values left out take the
-    documented defaults of :data:`techeval.economics.DEFAULT_MONETARY_VALUES`.
+    documented defaults of :data:`techeval.economics.DEFAULT_MONETARY_VALUES` (their
+    values and sources: :mod:`techeval.assumptions`).
     """
 
     currency: str = "USD"
@@ -157,8 +163,6 @@ class Economics(_Strict):
 
     def wtp(self) -> float:
         """Willingness to pay per additional conviction (protocol or default)."""
-        from techeval.economics import DEFAULT_WILLINGNESS_TO_PAY
-
         return (
             float(self.willingness_to_pay)
             if self.willingness_to_pay is not None
@@ -167,8 +171,6 @@ class Economics(_Strict):
 
     def unit_costs(self) -> dict[str, float]:
         """Harm column → cost per event (protocol or :data:`DEFAULT_HARM_UNIT_COSTS`)."""
-        from techeval.estimators.harm import DEFAULT_HARM_UNIT_COSTS
-
         chosen = DEFAULT_HARM_UNIT_COSTS if self.harm_unit_costs is None else self.harm_unit_costs
         return {k: float(v) for k, v in chosen.items()}
 
@@ -257,7 +259,7 @@ class Protocol(_Strict):
         Monetary values with uncertainty, willingness to pay, harm unit costs.
     harm_weights
         Severity weight per harm event for the harm index (default
-        :data:`techeval.estimators.harm.DEFAULT_HARM_WEIGHTS`).
+        :data:`techeval.assumptions.DEFAULT_HARM_WEIGHTS`).
     disclosure
         ``min_cell``: the fewest distinct cases any published number may rest on.
     columns, aliases
@@ -300,8 +302,6 @@ class Protocol(_Strict):
 
     def weights(self) -> dict[str, float]:
         """Harm-index weights (protocol or :data:`DEFAULT_HARM_WEIGHTS`)."""
-        from techeval.estimators.harm import DEFAULT_HARM_WEIGHTS
-
         chosen = DEFAULT_HARM_WEIGHTS if self.harm_weights is None else self.harm_weights
         return {k: float(v) for k, v in chosen.items()}
 

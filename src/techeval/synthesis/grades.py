@@ -68,7 +68,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from techeval.diagnostics import ESS_WARNING_RATIO, OUTSIDE_SUPPORT_WARNING, SMD_THRESHOLD
+from techeval.assumptions import ESS_WARNING_RATIO, OUTSIDE_SUPPORT_WARNING, SMD_THRESHOLD
 
 __all__ = ["LEVELS", "Grade", "grade_result", "grade_techniques"]
 
