@@ -158,9 +158,3 @@ def _estimate(
             settings, data, starts, n_bootstrap=n_bootstrap, n_jobs=n_jobs, seed=seed, refit=refit
         )
     return deltas, influence, replicates
-
-
-def _influence_covariance(influence: np.ndarray) -> np.ndarray:
-    """Covariance of the estimates from their influence values: ``psi' psi / n^2`` (HC0)."""
-    n = influence.shape[0]
-    return influence.T @ influence / n**2

@@ -25,10 +25,10 @@ from techeval import economics
 from techeval.errors import EstimatorError
 from techeval.estimators.base import Tags
 from techeval.estimators.cost._base import _CostBase, _interval_fields
-from techeval.estimators.cost._bootstrap import _estimate, _influence_covariance
+from techeval.estimators.cost._bootstrap import _estimate
 from techeval.estimators.cost._data import _prepare, per_case_outcome
 from techeval.estimators.registry import register
-from techeval.inference import Interval
+from techeval.inference import Interval, influence_covariance
 
 __all__ = ["BenefitCost"]
 
@@ -212,7 +212,7 @@ class BenefitCost(_CostBase):
             finite = np.isfinite(replicates).all(axis=1)
             covariance = np.cov(replicates[finite].T).reshape(len(names), len(names))
         else:
-            covariance = _influence_covariance(influence)
+            covariance = influence_covariance(influence)
         estimates = dict(zip(names, map(float, deltas), strict=True))
         simulation = economics.simulate_benefit_cost(
             estimates,

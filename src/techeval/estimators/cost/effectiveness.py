@@ -26,10 +26,10 @@ from techeval import economics
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators.base import Tags
 from techeval.estimators.cost._base import _check, _CostBase, _interval_fields
-from techeval.estimators.cost._bootstrap import _estimate, _influence_covariance
+from techeval.estimators.cost._bootstrap import _estimate
 from techeval.estimators.cost._data import _prepare, per_case_outcome
 from techeval.estimators.registry import register
-from techeval.inference import bootstrap_interval, wald_from_influence
+from techeval.inference import bootstrap_interval, influence_covariance, wald_from_influence
 from techeval.results import EffectResult
 
 __all__ = ["CostEffectiveness"]
@@ -123,7 +123,8 @@ class CostEffectiveness(_CostBase):
     covariance (:func:`techeval.economics.fieller_interval`). The quadrant row has
     ``nan`` estimate and the label in ``diagnostics["quadrant"]``, with the share of
     replicates per quadrant. The acceptability curve is the share of replicates with
-    ``lambda * delta_effect - delta_cost > 0`` (Fenwick et al. 2001).
+    ``lambda * delta_effect - delta_cost > 0`` (Fenwick et al. 2001). The arithmetic of
+    each effect's rows is :func:`techeval.economics.icer_summary`.
 
     Recycled predictions: ``delta = mean_i [mu(x_i, T=1) - mu(x_i, T=0)]`` over all cases
     (ATE) or the treated cases (ATT). The doubly robust version adds
@@ -229,7 +230,7 @@ class CostEffectiveness(_CostBase):
             diagnostics["bootstrap_max_n"] = int(self.bootstrap_max_n)
             draws = np.random.default_rng(draw_seed).multivariate_normal(
                 deltas,
-                _influence_covariance(influence),
+                influence_covariance(influence),
                 size=int(self.n_draws),
                 method="eigh",
             )
@@ -301,64 +302,51 @@ class CostEffectiveness(_CostBase):
         """Rows of one effect; ``influence`` (cost, effect columns) replaces the bootstrap."""
         level = float(self.ci_level)
         unit = _EFFECT_UNITS.get(effect, effect.replace("_", " "))
-        keep = np.isfinite(cost_draws) & np.isfinite(effect_draws)
-        cost_draws, effect_draws = cost_draws[keep], effect_draws[keep]
-        if influence is None:
-            effect_interval = bootstrap_interval(effect_draws, delta_effect, level=level)
-            covariance = np.cov(np.vstack([cost_draws, effect_draws]))
-        else:
-            effect_interval = wald_from_influence(delta_effect, influence[:, 1], level=level)
-            covariance = _influence_covariance(influence)
-        spans_zero = not (effect_interval.ci_low > 0 or effect_interval.ci_high < 0)
-        quadrant = economics.icer_quadrant(delta_cost, delta_effect)
-        shares = economics.quadrant_shares(cost_draws, effect_draws)
+        summary = economics.icer_summary(
+            delta_cost,
+            delta_effect,
+            cost_draws,
+            effect_draws,
+            willingness_to_pay=float(self.willingness_to_pay),
+            level=level,
+            influence=influence,
+        )
         effect_scale = "risk_difference" if data.kinds[effect] == "binary" else "mean_difference"
         row = partial(self._row, data, treatment, outcome=effect)
         rows = [
             row(
                 measure="incremental_effect",
                 scale=effect_scale,
-                **_interval_fields(effect_interval),
+                **_interval_fields(summary.effect),
                 diagnostics=diagnostics,
                 warnings=tuple(base_warnings),
             )
         ]
 
         icer_warnings = list(base_warnings)
-        icer = low = high = math.nan
-        if spans_zero:
+        if summary.icer_status == "no_detectable_effect":
             icer_warnings.append(_NO_EFFECT_WARNING.format(effect=unit, unit=unit, level=level))
-        elif quadrant in ("dominant", "dominated"):
+        elif summary.icer_status in ("dominant", "dominated"):
             icer_warnings.append(
-                f"the technique is {quadrant} for {unit}s ("
+                f"the technique is {summary.icer_status} for {unit}s ("
                 + (
                     "cheaper and more effective"
-                    if quadrant == "dominant"
+                    if summary.icer_status == "dominant"
                     else "more costly and less effective"
                 )
                 + "): a cost per additional conviction is not meaningful"
             )
-        else:
-            icer = delta_cost / delta_effect
-            low, high = economics.fieller_interval(
-                delta_cost,
-                delta_effect,
-                covariance[0, 0],
-                covariance[1, 1],
-                covariance[0, 1],
-                level=level,
+        elif not math.isfinite(summary.icer_ci_low):
+            icer_warnings.append(
+                "the Fieller interval of the ICER is unbounded: the effect is too "
+                "uncertain to bound the cost per additional " + unit
             )
-            if not math.isfinite(low):
-                icer_warnings.append(
-                    "the Fieller interval of the ICER is unbounded: the effect is too "
-                    "uncertain to bound the cost per additional " + unit
-                )
         icer_diag = {
-            "quadrant": quadrant,
+            "quadrant": summary.quadrant,
             "interval": "Fieller, "
             + ("bootstrap" if influence is None else "influence-function")
             + " (co)variances",
-            "effect_ci_spans_zero": spans_zero,
+            "effect_ci_spans_zero": summary.effect_ci_spans_zero,
             "delta_cost": delta_cost,
             "delta_effect": delta_effect,
         }
@@ -367,9 +355,9 @@ class CostEffectiveness(_CostBase):
             row(
                 measure="icer",
                 scale=f"currency_per_{scale_unit}",
-                estimate=icer,
-                ci_low=low,
-                ci_high=high,
+                estimate=summary.icer,
+                ci_low=summary.icer_ci_low,
+                ci_high=summary.icer_ci_high,
                 diagnostics=icer_diag,
                 warnings=tuple(icer_warnings),
             )
@@ -380,27 +368,19 @@ class CostEffectiveness(_CostBase):
                 scale="quadrant",
                 estimate=math.nan,
                 diagnostics={
-                    "quadrant": quadrant,
-                    "quadrant_probabilities": shares,
-                    "effect_ci_spans_zero": spans_zero,
+                    "quadrant": summary.quadrant,
+                    "quadrant_probabilities": summary.quadrant_probabilities,
+                    "effect_ci_spans_zero": summary.effect_ci_spans_zero,
                 },
                 warnings=tuple(base_warnings),
             )
         )
-        wtp = float(self.willingness_to_pay)
-        nmb_point = float(economics.net_monetary_benefit(delta_cost, delta_effect, wtp))
-        nmb_draws = economics.net_monetary_benefit(cost_draws, effect_draws, wtp)
-        if influence is None:
-            nmb = bootstrap_interval(nmb_draws, nmb_point, level=level)
-        else:
-            nmb_influence = economics.net_monetary_benefit(influence[:, 0], influence[:, 1], wtp)
-            nmb = wald_from_influence(nmb_point, nmb_influence, level=level)
-        wtp_diag = {"willingness_to_pay": wtp, "per": unit}
+        wtp_diag = {"willingness_to_pay": summary.willingness_to_pay, "per": unit}
         rows.append(
             row(
                 measure="net_monetary_benefit",
                 scale="currency_per_case",
-                **_interval_fields(nmb),
+                **_interval_fields(summary.net_monetary_benefit),
                 diagnostics=wtp_diag,
                 warnings=tuple(base_warnings),
             )
@@ -409,7 +389,7 @@ class CostEffectiveness(_CostBase):
             row(
                 measure="prob_cost_effective",
                 scale="probability",
-                estimate=float((nmb_draws > 0).mean()),
+                estimate=summary.prob_cost_effective,
                 diagnostics=wtp_diag,
                 warnings=tuple(base_warnings),
             )
