@@ -62,8 +62,9 @@ def test_quiet_run_prints_nothing_and_the_log_has_step_timings(tmp_path, capsys)
 
 # one technique, one bootstrap: cost.effectiveness draws inference.n_bootstrap joint
 # resamples; n_jobs: 2 runs the unit in a loky worker, so the replicates must be
-# forwarded to this process. Each test uses its own seed: cost._bootstrap memoises replicates
-# per seed in the (reused) worker processes, and a memoised bootstrap reports nothing.
+# forwarded to this process. Each test uses its own seed: cost._bootstrap memoises
+# replicates per seed in the (reused) worker processes, and a memoised bootstrap reports
+# nothing.
 BOOTSTRAP = """
 name: boot
 version: "0.1"

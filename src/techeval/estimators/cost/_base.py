@@ -28,6 +28,8 @@ def _check(name: str, ok: bool, expected: str, owner: Estimator) -> None:
 
 
 class _CostBase(Estimator):
+    """The adjusted cost estimators' shared plumbing (incremental, effectiveness, benefit)."""
+
     family: ClassVar[str] = "cost"
 
     def _settings(self) -> _Settings:
