@@ -8,6 +8,7 @@ from scipy import stats
 from techeval.inference import (
     bootstrap_interval,
     bootstrap_replicates,
+    influence_covariance,
     monte_carlo_summary,
     wald_from_influence,
 )
@@ -22,6 +23,16 @@ def test_wald_interval_from_influence_values():
     assert result.ci_high - result.estimate == pytest.approx(1.959964 * result.std_error, rel=1e-6)
     z = y.mean() / result.std_error
     assert result.p_value == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_influence_covariance_is_the_covariance_of_two_sample_means():
+    rng = np.random.default_rng(1)
+    y = rng.multivariate_normal([1.0, -2.0], [[4.0, 1.5], [1.5, 2.0]], size=500)
+    covariance = influence_covariance(y - y.mean(axis=0))
+    # Cov(mean_a, mean_b) with divisor n: np.cov(ddof=0) / n; its diagonal is the Wald SE^2
+    np.testing.assert_allclose(covariance, np.cov(y.T, ddof=0) / 500, rtol=1e-12)
+    se = wald_from_influence(y[:, 1].mean(), y[:, 1] - y[:, 1].mean()).std_error
+    assert covariance[1, 1] == pytest.approx(se**2, rel=1e-12)
 
 
 def test_log_scale_interval_is_exponentiated():

@@ -17,6 +17,9 @@ protocols:
   cost-effectiveness plane and the ICER with its Fieller interval;
 * :func:`net_monetary_benefit`, :func:`acceptability_curve` — net monetary benefit and
   the cost-effectiveness acceptability curve (CEAC);
+* :func:`icer_summary`, :class:`ICERSummary` — for one effect, all of the above from
+  joint draws of cost and effect: the ICER (reported only where it means something),
+  its quadrant, the net monetary benefit and the probability of being cost-effective;
 * :func:`draw_effects`, :func:`simulate_benefit_cost`, :class:`BenefitCostSimulation` —
   the WSIPP-style Monte Carlo that propagates both estimation uncertainty and the
   uncertainty of the monetary values, and reports the probability that benefits exceed
@@ -69,17 +72,25 @@ from techeval.assumptions import (
     DEFAULT_WTP_GRID,
 )
 from techeval.errors import ArgumentError
+from techeval.inference import (
+    Interval,
+    bootstrap_interval,
+    influence_covariance,
+    wald_from_influence,
+)
 
 __all__ = [
     "DEFAULT_MONETARY_VALUES",
     "QUADRANTS",
     "BenefitCostSimulation",
+    "ICERSummary",
     "MonetaryValues",
     "UncertainValue",
     "acceptability_curve",
     "draw_effects",
     "fieller_interval",
     "icer_quadrant",
+    "icer_summary",
     "net_monetary_benefit",
     "quadrant_shares",
     "simulate_benefit_cost",
@@ -557,6 +568,156 @@ def acceptability_curve(
     else:
         probability = ((grid[:, None] * effect[None, :] - cost[None, :]) > 0).mean(axis=1)
     return pd.DataFrame({"willingness_to_pay": grid, "prob_cost_effective": probability})
+
+
+@dataclass(frozen=True)
+class ICERSummary:
+    """The cost-effectiveness of a technique for one effect, as :func:`icer_summary` finds it.
+
+    Attributes
+    ----------
+    delta_cost, delta_effect : float
+        The point estimates summarised.
+    effect : Interval
+        The incremental effect with its interval.
+    effect_ci_spans_zero : bool
+        Whether that interval includes zero.
+    quadrant : str
+        Quadrant of the point estimate (:func:`icer_quadrant`).
+    quadrant_probabilities : dict of str to float
+        Share of the draws in each quadrant (:func:`quadrant_shares`).
+    icer_status : {"reported", "no_detectable_effect", "dominant", "dominated"}
+        ``"reported"`` when the effect's interval excludes zero and the point lies in a
+        trade-off quadrant; otherwise why no ICER is reported.
+    icer, icer_ci_low, icer_ci_high : float
+        ``delta_cost / delta_effect`` and its Fieller interval; ``nan`` unless
+        ``icer_status == "reported"``, and the interval ``nan`` too when Fieller's is
+        unbounded.
+    willingness_to_pay : float
+        ``lambda``, per unit of effect.
+    net_monetary_benefit : Interval
+        ``lambda * delta_effect - delta_cost`` per case, with its interval.
+    prob_cost_effective : float
+        Share of the draws with a positive net monetary benefit.
+    """
+
+    delta_cost: float
+    delta_effect: float
+    effect: Interval
+    effect_ci_spans_zero: bool
+    quadrant: str
+    quadrant_probabilities: dict[str, float]
+    icer_status: Literal["reported", "no_detectable_effect", "dominant", "dominated"]
+    icer: float
+    icer_ci_low: float
+    icer_ci_high: float
+    willingness_to_pay: float
+    net_monetary_benefit: Interval
+    prob_cost_effective: float
+
+
+def icer_summary(
+    delta_cost: float,
+    delta_effect: float,
+    cost_draws: np.ndarray,
+    effect_draws: np.ndarray,
+    *,
+    willingness_to_pay: float,
+    level: float = 0.95,
+    influence: np.ndarray | None = None,
+) -> ICERSummary:
+    """ICER with its quadrant and Fieller interval, and net monetary benefit, for one effect.
+
+    Parameters
+    ----------
+    delta_cost, delta_effect
+        Point estimates of the incremental cost and effect per case.
+    cost_draws, effect_draws
+        Joint draws of the two: bootstrap replicates from the same resamples or, with
+        ``influence``, normal draws with the influence-function covariance. Pairs with
+        a non-finite value (failed resamples) are left out.
+    willingness_to_pay
+        ``lambda``, the willingness to pay per unit of effect.
+    level
+        Confidence level.
+    influence
+        ``(n, 2)`` influence values of (cost, effect). When given, the effect and the
+        net monetary benefit get Wald intervals and Fieller's interval takes the
+        influence-function covariance (:func:`techeval.inference.influence_covariance`);
+        otherwise percentile intervals and the covariance of the draws.
+
+    Returns
+    -------
+    ICERSummary
+        Plain values; the cost estimators label them into result rows.
+
+    Notes
+    -----
+    ``ICER = delta_cost / delta_effect`` is meaningful only for a detectable effect in a
+    trade-off quadrant: when the effect's interval includes zero the ratio is
+    unbounded in probability, and a dominant or dominated technique needs no ratio
+    (Drummond et al. 2015, ch. 4; Glick et al. 2014, ch. 7–8). Its interval is
+    Fieller's (:func:`fieller_interval`). The probability of being cost-effective at
+    ``lambda`` is one point of the acceptability curve (:func:`acceptability_curve`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> cost, effect = rng.normal(1000.0, 100.0, 2000), rng.normal(0.1, 0.02, 2000)
+    >>> s = icer_summary(1000.0, 0.1, cost, effect, willingness_to_pay=20_000.0)
+    >>> s.icer_status, round(s.icer), s.quadrant, s.net_monetary_benefit.estimate
+    ('reported', 10000, 'more costly, more effective', 1000.0)
+    """
+    willingness_to_pay = float(willingness_to_pay)
+    keep = np.isfinite(cost_draws) & np.isfinite(effect_draws)
+    cost_draws, effect_draws = cost_draws[keep], effect_draws[keep]
+    if influence is None:
+        effect = bootstrap_interval(effect_draws, delta_effect, level=level)
+        covariance = np.cov(np.vstack([cost_draws, effect_draws]))
+    else:
+        effect = wald_from_influence(delta_effect, influence[:, 1], level=level)
+        covariance = influence_covariance(influence)
+    spans_zero = not (effect.ci_low > 0 or effect.ci_high < 0)
+    quadrant = icer_quadrant(delta_cost, delta_effect)
+    icer = low = high = math.nan
+    if spans_zero:
+        status = "no_detectable_effect"
+    elif quadrant in ("dominant", "dominated"):
+        status = quadrant
+    else:
+        status = "reported"
+        icer = delta_cost / delta_effect
+        low, high = fieller_interval(
+            delta_cost,
+            delta_effect,
+            covariance[0, 0],
+            covariance[1, 1],
+            covariance[0, 1],
+            level=level,
+        )
+    nmb_point = float(net_monetary_benefit(delta_cost, delta_effect, willingness_to_pay))
+    nmb_draws = net_monetary_benefit(cost_draws, effect_draws, willingness_to_pay)
+    if influence is None:
+        nmb = bootstrap_interval(nmb_draws, nmb_point, level=level)
+    else:
+        nmb_influence = net_monetary_benefit(influence[:, 0], influence[:, 1], willingness_to_pay)
+        nmb = wald_from_influence(nmb_point, nmb_influence, level=level)
+    return ICERSummary(
+        delta_cost=delta_cost,
+        delta_effect=delta_effect,
+        effect=effect,
+        effect_ci_spans_zero=spans_zero,
+        quadrant=quadrant,
+        quadrant_probabilities=quadrant_shares(cost_draws, effect_draws),
+        icer_status=status,
+        icer=icer,
+        icer_ci_low=low,
+        icer_ci_high=high,
+        willingness_to_pay=willingness_to_pay,
+        net_monetary_benefit=nmb,
+        prob_cost_effective=float((nmb_draws > 0).mean()),
+    )
 
 
 # ---- benefit–cost Monte Carlo ----------------------------------------------------------

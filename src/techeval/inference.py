@@ -115,6 +115,23 @@ def wald_from_influence(
     return Interval(float(estimate), float(std_error), float(low), float(high), p_value)
 
 
+def influence_covariance(influence: np.ndarray) -> np.ndarray:
+    """Covariance of several estimates from their influence values: ``psi' psi / n^2``.
+
+    ``influence`` has one row per case and one column per estimate; the divisor ``n``
+    is the HC0 convention of :func:`wald_from_influence`, whose squared standard errors
+    are the diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> influence_covariance(np.array([[1.0, 2.0], [-1.0, -2.0]])).tolist()
+    [[0.5, 1.0], [1.0, 2.0]]
+    """
+    n = influence.shape[0]
+    return influence.T @ influence / n**2
+
+
 # ---- bootstrap ----------------------------------------------------------------------------
 
 #: ``advance(done, total)``: called with ``done == 0`` when a bootstrap of ``total``

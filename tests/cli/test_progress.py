@@ -62,8 +62,9 @@ def test_quiet_run_prints_nothing_and_the_log_has_step_timings(tmp_path, capsys)
 
 # one technique, one bootstrap: cost.effectiveness draws inference.n_bootstrap joint
 # resamples; n_jobs: 2 runs the unit in a loky worker, so the replicates must be
-# forwarded to this process. Each test uses its own seed: cost.py memoises replicates
-# per seed in the (reused) worker processes, and a memoised bootstrap reports nothing.
+# forwarded to this process. Each test uses its own seed: cost._bootstrap memoises
+# replicates per seed in the (reused) worker processes, and a memoised bootstrap reports
+# nothing.
 BOOTSTRAP = """
 name: boot
 version: "0.1"
@@ -150,14 +151,14 @@ def test_replicates_reach_the_bar_from_dask_workers(tmp_path):
 def test_cli_result_is_byte_identical_with_and_without_bars_and_a_pipe_gets_no_redraws(
     tmp_path, capsys, monkeypatch
 ):
-    from techeval.estimators import cost
+    from techeval.estimators.cost import _bootstrap
 
     cases, protocol = _bootstrap_run(tmp_path, n_jobs=1, seed=8130)
     monkeypatch.setenv("COLUMNS", "200")  # rich squeezes the counts out of 80 columns
     outputs = {}
     for name, flags in (("shown", []), ("quiet", ["--quiet"])):
         # a fresh memo, so that both runs draw every replicate
-        monkeypatch.setattr(cost, "_REPLICATE_CACHE", type(cost._REPLICATE_CACHE)())
+        monkeypatch.setattr(_bootstrap, "_REPLICATE_CACHE", type(_bootstrap._REPLICATE_CACHE)())
         out = tmp_path / name
         assert main(["run", str(protocol), "--cases", str(cases), "--out", str(out), *flags]) == 0
         outputs[name] = ((out / "result.json").read_bytes(), capsys.readouterr().err)

@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -387,22 +389,22 @@ def test_one_step_bootstrap_replicates_match_full_refits():
 
 
 def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
-    from techeval.estimators import cost
+    from techeval.estimators.cost import _bootstrap
 
     frame = _frame(n=600, seed=13)
     frame["group_disrupted"] = np.random.default_rng(1).random(len(frame)) < 0.3
-    cost._REPLICATE_CACHE.clear()
+    _bootstrap._REPLICATE_CACHE.clear()
     ce = CostEffectiveness(n_bootstrap=25, random_state=5).fit(
         frame, treatment="t", covariates=COVARIATES
     )
     computed = []
-    original = cost.bootstrap_replicates
+    original = _bootstrap.bootstrap_replicates
 
     def counting(statistic, *args, **kwargs):
         computed.append(sorted(statistic.keywords["components"]))
         return original(statistic, *args, **kwargs)
 
-    monkeypatch.setattr(cost, "bootstrap_replicates", counting)
+    monkeypatch.setattr(_bootstrap, "bootstrap_replicates", counting)
     bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
         frame, treatment="t", covariates=COVARIATES
     )
@@ -410,7 +412,7 @@ def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
     assert computed == [["group_disrupted"]]
     shared = ["incremental_cost", "conviction", "high_level_conviction"]
     np.testing.assert_array_equal(bc.replicates_[shared].to_numpy(), ce.replicates_.to_numpy())
-    cost._REPLICATE_CACHE.clear()
+    _bootstrap._REPLICATE_CACHE.clear()
     again = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
         frame, treatment="t", covariates=COVARIATES
     )
@@ -452,7 +454,7 @@ def test_above_bootstrap_max_n_influence_functions_replace_the_bootstrap():
 
 def test_gamma_irls_matches_statsmodels_fit():
     """The Cholesky IRLS takes statsmodels' steps and stops where it stops (to 1e-10)."""
-    from techeval.estimators.cost import _gamma_irls
+    from techeval.estimators.cost._models import _gamma_irls
 
     rng = np.random.default_rng(3)
     X1 = np.column_stack([np.ones(3000), rng.normal(size=(3000, 4))])
@@ -466,7 +468,7 @@ def test_gamma_irls_matches_statsmodels_fit():
 @pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")
 def test_gamma_irls_leaves_a_singular_design_to_statsmodels():
     """A column collinear with the intercept needs the minimum-norm solution: no Cholesky."""
-    from techeval.estimators.cost import _fit_glm, _gamma_irls
+    from techeval.estimators.cost._models import _fit_glm, _gamma_irls
 
     rng = np.random.default_rng(4)
     X1 = np.column_stack([np.ones(500), np.ones(500), rng.normal(size=500)])
@@ -474,3 +476,12 @@ def test_gamma_irls_leaves_a_singular_design_to_statsmodels():
     assert _gamma_irls(X1, y) is None
     reference = sm.GLM(y, X1, family=sm.families.Gamma(sm.families.links.Log())).fit()
     np.testing.assert_allclose(_fit_glm(X1, y, "gamma", 1.0).params, reference.params, rtol=1e-12)
+
+
+def test_the_cost_estimators_import_under_python_oo():
+    # -OO strips docstrings: nothing may build one at import time (the package once
+    # appended its shared Parameters to __doc__, None there), and a description is empty
+    code = "import techeval.estimators.cost as c; print(repr(c.IncrementalCost.description()))"
+    done = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "''"

@@ -1,0 +1,160 @@
+"""The joint bootstrap of every cost component, and the memo of its replicate columns.
+
+Cost and effects are estimated on the *same* resamples (cases resampled within arms),
+so their correlation survives into the cost-effectiveness plane and the benefit–cost
+Monte Carlo. :func:`_estimate` is the one entry point of the estimators: point
+differences, influence values and, optionally, the replicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from functools import partial
+from typing import Any
+
+import numpy as np
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from threadpoolctl import threadpool_limits
+
+from techeval.errors import EstimatorError
+from techeval.estimators.cost._data import _Data
+from techeval.estimators.cost._models import _all_differences, _Linear, _Settings
+from techeval.inference import bootstrap_replicates
+
+
+def _replicate(
+    indices: np.ndarray,
+    seed: np.random.SeedSequence,
+    *,
+    settings: _Settings,
+    features: np.ndarray,
+    treated: np.ndarray,
+    components: dict[str, np.ndarray],
+    kinds: dict[str, str],
+    starts: dict[str, dict[str, _Linear]],
+    refit: str,
+) -> np.ndarray:
+    """Every component's difference on one bootstrap resample (the same rows for all)."""
+    try:
+        if refit == "one_step":
+            weights = np.bincount(indices, minlength=treated.size).astype(float)
+            deltas, _, _ = _all_differences(
+                settings, features, treated, components, kinds, starts, weights
+            )
+        else:
+            deltas, _, _ = _all_differences(
+                settings,
+                features[indices],
+                treated[indices],
+                {name: values[indices] for name, values in components.items()},
+                kinds,
+            )
+    except (EstimatorError, np.linalg.LinAlgError, ValueError, PerfectSeparationWarning):
+        # a resample the models cannot be fitted to counts as failed (nan), and is reported
+        return np.full(len(components), np.nan)
+    if not np.all(np.isfinite(deltas)):
+        return np.full(len(components), np.nan)
+    return deltas
+
+
+#: Bootstrap replicate columns already computed in this process, by resample plan and
+#: component. ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
+#: resamples (the runner gives them one seed), so the second reuses the first's
+#: incremental cost and effects instead of refitting them. A memo of a deterministic
+#: function: it never changes a number. Bounded: at most this many columns are kept.
+_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_REPLICATE_CACHE_SIZE = 64
+
+
+def _digest(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.dtype, part.shape)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _bootstrap(
+    settings: _Settings,
+    data: _Data,
+    starts: dict[str, dict[str, _Linear]],
+    *,
+    n_bootstrap: int,
+    n_jobs: int | None,
+    seed: np.random.SeedSequence,
+    refit: str,
+) -> np.ndarray:
+    """Joint bootstrap replicates of every component, reusing columns computed before."""
+    plan = _digest(
+        data.features,
+        data.treated,
+        settings,
+        int(n_bootstrap),
+        seed.entropy,
+        seed.spawn_key,
+        refit,
+    )
+    keys = {
+        name: (plan, _digest(name, data.kinds[name], values))
+        for name, values in data.components.items()
+    }
+    missing = [name for name in data.components if keys[name] not in _REPLICATE_CACHE]
+    if missing:
+        statistic = partial(
+            _replicate,
+            settings=settings,
+            features=data.features,
+            treated=data.treated,
+            components={name: data.components[name] for name in missing},
+            kinds=data.kinds,
+            starts=starts,
+            refit=refit,
+        )
+        # resampling within arms keeps both arms' sizes in every replicate
+        computed = bootstrap_replicates(
+            statistic,
+            data.n,
+            n_replicates=int(n_bootstrap),
+            random_state=seed,
+            strata=data.treated,
+            n_jobs=n_jobs,
+        )
+        for j, name in enumerate(missing):
+            _REPLICATE_CACHE[keys[name]] = computed[:, j]
+            _REPLICATE_CACHE.move_to_end(keys[name])
+        while len(_REPLICATE_CACHE) > _REPLICATE_CACHE_SIZE:
+            _REPLICATE_CACHE.popitem(last=False)
+    return np.column_stack([_REPLICATE_CACHE[keys[name]] for name in data.components])
+
+
+def _estimate(
+    settings: _Settings,
+    data: _Data,
+    *,
+    bootstrap: bool,
+    n_bootstrap: int,
+    n_jobs: int | None,
+    seed: np.random.SeedSequence | None,
+    refit: str = "one_step",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Point differences, influence values and (optionally) joint bootstrap replicates."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        deltas, influence, starts = _all_differences(
+            settings,
+            data.features,
+            data.treated,
+            data.components,
+            data.kinds,
+            factorise=bootstrap and refit == "one_step",
+        )
+    replicates = None
+    if bootstrap:
+        replicates = _bootstrap(
+            settings, data, starts, n_bootstrap=n_bootstrap, n_jobs=n_jobs, seed=seed, refit=refit
+        )
+    return deltas, influence, replicates
