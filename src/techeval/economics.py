@@ -62,13 +62,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-# DEFAULT_WILLINGNESS_TO_PAY stays readable here for the cost estimators
-# (economics.DEFAULT_WILLINGNESS_TO_PAY in estimators/cost.py) until they import it from
-# techeval.assumptions
 from techeval.assumptions import (
     DEFAULT_CURRENCY,
     DEFAULT_MONETARY_VALUE_SPECS,
-    DEFAULT_WILLINGNESS_TO_PAY,  # noqa: F401
     DEFAULT_WTP_GRID,
 )
 from techeval.errors import ArgumentError

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from techeval import economics
+from techeval.assumptions import DEFAULT_WILLINGNESS_TO_PAY, DEFAULT_WTP_GRID
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators.base import Tags
 from techeval.estimators.cost._base import _check, _CostBase, _interval_fields
@@ -147,8 +148,8 @@ class CostEffectiveness(_CostBase):
         model: str = "gamma_dr",
         estimand: str = "ATE",
         effects: Sequence[str] = ("conviction", "high_level_conviction"),
-        willingness_to_pay: float = economics.DEFAULT_WILLINGNESS_TO_PAY,
-        wtp_grid: Sequence[float] = economics.DEFAULT_WTP_GRID,
+        willingness_to_pay: float = DEFAULT_WILLINGNESS_TO_PAY,
+        wtp_grid: Sequence[float] = DEFAULT_WTP_GRID,
         log_covariates: Sequence[str] = ("n_suspects",),
         l2_penalty: float = 1.0,
         propensity_clip: float = 0.01,
