@@ -645,7 +645,7 @@ def machine() -> str:
 
 _FORMATS = """
 import json
-from techeval.protocols.run import check_formats
+from techeval.protocols.write import check_formats
 accepted = []
 for name in WANTED:
     try:

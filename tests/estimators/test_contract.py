@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ from typer.testing import CliRunner
 
 from techeval.cli import app
 from techeval.estimators import available_estimators, get_estimator, registry
+from techeval.protocols.model import load_protocol
+from techeval.protocols.plan import roles_for
 from techeval.results import EffectResult, canonical_json
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "techeval-example-estimator"
@@ -35,27 +38,20 @@ def _frame(n=600, seed=11, binary=True):
 
 
 # Every registered estimator is fitted on one synthetic case table in the roles the runner
-# uses; estimators tied to one technique or harm keep their defaults for what is not given.
-COVARIATES = ["offence", "group_structure", "n_suspects", "high_level_targets", "threat_level"]
-ROLES = {
-    "outcome": {"treatment": "undercover", "outcome": "conviction", "covariates": COVARIATES},
-    "cost": {"treatment": "undercover", "outcome": "cost_total", "covariates": COVARIATES},
-    "harm.rates": {
-        "treatment": "undercover",
-        "outcome": "officer_injuries",
-        "covariates": COVARIATES,
-    },
-    "harm.collateral_intrusion": {"treatment": "electronic_surveillance"},
-    "harm.undercover_risk": {"treatment": "undercover"},
-    "harm.witness_offending": {"treatment": "witness_protection"},
-    "harm": {"treatment": "undercover", "covariates": COVARIATES},
-}
+# gives it (techeval.protocols.plan.roles_for, from its tags): with its entry of the standard
+# protocol when that runs it, and on the first technique it applies to. Nothing here knows
+# an estimator by its name.
+STANDARD = load_protocol("standard-v1").protocol
 # keep the contract run quick: few replicates and draws
 QUICK = {"n_bootstrap": 20, "n_draws": 400}
 
 
-def _roles(name):
-    return ROLES.get(name) or ROLES[name.split(".")[0]]
+def _roles(cls):
+    spec = next(
+        (s for s in STANDARD.estimators if s.name == cls.name), SimpleNamespace(outcomes=None)
+    )
+    technique = (cls.tags.techniques or STANDARD.techniques)[0]
+    return roles_for(cls.tags, spec, STANDARD, technique)[0]
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +77,8 @@ def check_contract(estimator_class, frame, roles):
     for result in fitted.results_:
         assert isinstance(result, EffectResult)
         assert result.family == estimator_class.family
+        assert result.estimator == estimator_class.name  # stamped by the base class
+        assert result.adjusted is estimator_class.tags.adjusted
         if result.is_finite:
             assert result.ci_low <= result.estimate <= result.ci_high, result
         assert math.isnan(result.p_value) or 0 <= result.p_value <= 1
@@ -98,7 +96,8 @@ def check_contract(estimator_class, frame, roles):
 
 @pytest.mark.parametrize("name", sorted(available_estimators()))
 def test_registered_estimator_honours_the_contract(name, case_table):
-    check_contract(get_estimator(name), case_table, _roles(name))
+    cls = get_estimator(name)
+    check_contract(cls, case_table, _roles(cls))
 
 
 @pytest.mark.parametrize("binary", [True, False])

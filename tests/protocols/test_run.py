@@ -14,7 +14,7 @@ from scipy import stats
 from techeval._files import check_output_folder
 from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
-from techeval.protocols import run as runner
+from techeval.protocols import execute, write
 from techeval.protocols.run import run_protocol, write_outputs
 from techeval.simulate import generate_cases, write_cases
 
@@ -396,7 +396,7 @@ def test_failed_write_leaves_nothing_half_written(tmp_path, small_cases, monkeyp
     def broken(frame):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runner, "_csv_text", broken)
+    monkeypatch.setattr(write, "_csv_text", broken)
     with pytest.raises(OSError):
         write_outputs(outcome, out, overwrite=True)
     with pytest.raises(OSError):
@@ -582,13 +582,13 @@ def test_estimators_never_receive_case_ids(small_cases, monkeypatch):
     # the runner hands estimators the cases without the ID and the raw technique list
     # (the technique columns hold it): IDs stay out of every estimator and worker process
     seen: list[set[str]] = []
-    original = runner._run_task
+    original = execute.run_task
 
     def recording(task, frame):
         seen.append(set(frame.columns))
         return original(task, frame)
 
-    monkeypatch.setattr(runner, "_run_task", recording)
+    monkeypatch.setattr(execute, "run_task", recording)
     outcome = run_protocol("quick-v1", small_cases)  # n_jobs 1: tasks run in this process
     assert seen and outcome.document["results"]
     assert not any({"case_id", "techniques"} & columns for columns in seen)

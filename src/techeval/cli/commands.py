@@ -269,13 +269,10 @@ def run(
     from techeval._files import check_output_folder
     from techeval.cases.cache import caching
     from techeval.cli.progress import StepProgress
+    from techeval.protocols.execute import check_backend
     from techeval.protocols.model import load_protocol
-    from techeval.protocols.run import (
-        check_backend,
-        check_formats,
-        run_protocol,
-        write_outputs,
-    )
+    from techeval.protocols.run import run_protocol, write_outputs
+    from techeval.protocols.write import check_formats
 
     loaded = load_protocol(protocol)
     chosen = check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
@@ -319,7 +316,7 @@ def report(
 
     Exit code 0 when written, 2 when the folder holds no result file or a format is unknown.
     """
-    from techeval.protocols.run import check_formats
+    from techeval.protocols.write import check_formats
     from techeval.report import rerender
 
     chosen = [f for f in check_formats(formats.split(",")) if f != "json"]

@@ -1,7 +1,7 @@
 """Progress bars for long runs: one rich bar per step, with elapsed and remaining time.
 
 The runner reports progress through a plain callback ``progress(label, done, total)``
-(:data:`techeval.protocols.run.Progress`) and knows nothing about the terminal. A call
+(:data:`techeval.protocols.execute.Progress`) and knows nothing about the terminal. A call
 with ``done == 0`` starts a new step (validation, estimation, synthesis, rendering); the
 calls after it advance that step and name what just finished. :class:`StepProgress`
 turns those calls into rich bars on standard error; ``quiet`` makes it silent.

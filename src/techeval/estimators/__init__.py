@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import (
     available_estimators,
     get_estimator,
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "ArmMeansEstimator",
     "Estimator",
+    "Tags",
     "available_estimators",
     "get_estimator",
     "register",

@@ -20,7 +20,7 @@ from dataclasses import replace
 import pandas as pd
 
 from techeval.errors import EstimatorError
-from techeval.estimators import Estimator, get_estimator
+from techeval.estimators import Estimator, Tags, get_estimator
 
 __all__ = ["TrimmedIPW"]
 
@@ -55,6 +55,11 @@ class TrimmedIPW(Estimator):
     >>> fitted.result_.method
     'trimmed_ipw'
     """
+
+    # what the runner, the grades and the report read: one fit per outcome with the
+    # protocol's covariates, and an estimate adjusted for them (so it can be graded as
+    # the evidence of an effect)
+    tags = Tags(roles="per_outcome", adjusted=True)
 
     def __init__(self, *, trim: float = 0.1, ci_level: float = 0.95, random_state=None):
         self.trim = trim
