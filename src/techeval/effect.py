@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from techeval.errors import ArgumentError, EstimatorError
-from techeval.estimators._nuisance import _as_binary_treatment, infer_outcome_kind
+from techeval.estimators._columns import as_binary_treatment, infer_outcome_kind
 from techeval.estimators.base import Estimator
 from techeval.estimators.registry import get_estimator
 from techeval.results import EffectResult
@@ -283,7 +283,7 @@ def estimate_by_subgroup(
     for label in labels:
         subset = frame.loc[levels.astype("string") == label]
         subgroup = f"{by}={label}"
-        flags = _as_binary_treatment(subset[treatment].dropna(), treatment)
+        flags = as_binary_treatment(subset[treatment].dropna(), treatment)
         n_treated, n_control = int(flags.sum()), int((~flags).sum())
         if min(n_treated, n_control) < min_cases:
             rows.append(_too_few(template, subgroup, n_treated, n_control, min_cases))

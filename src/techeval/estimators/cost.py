@@ -67,7 +67,8 @@ from threadpoolctl import threadpool_limits
 
 from techeval import economics
 from techeval.errors import ArgumentError, EstimatorError
-from techeval.estimators._nuisance import GLM, build_design, prepare
+from techeval.estimators._columns import prepare
+from techeval.estimators._nuisance import GLM, build_design
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import register
 from techeval.inference import (

@@ -44,7 +44,8 @@ from threadpoolctl import threadpool_limits
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators import _harm_models as _hm
-from techeval.estimators._nuisance import _as_binary_treatment, build_design
+from techeval.estimators._columns import as_binary_treatment as _as_binary_treatment
+from techeval.estimators._nuisance import build_design
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import get_estimator, register
 from techeval.inference import Interval, bootstrap_interval, bootstrap_replicates

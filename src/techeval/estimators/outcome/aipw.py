@@ -191,6 +191,12 @@ class AIPW(ArmMeansEstimator):
     True
     """
 
+    _parameter_constraints = {
+        **ArmMeansEstimator._parameter_constraints,
+        "n_folds": (lambda v: int(v) >= 2, "an integer >= 2"),
+        "propensity_l2_penalty": (lambda v: v >= 0, "a number >= 0"),
+    }
+
     def __init__(
         self,
         *,

@@ -134,6 +134,14 @@ class IPW(ArmMeansEstimator):
     estimate away.
     """
 
+    _parameter_constraints = {
+        **ArmMeansEstimator._parameter_constraints,
+        "truncate": (
+            lambda v: v is None or 0.5 < v < 1,
+            "None or a quantile in (0.5, 1), e.g. 0.99",
+        ),
+    }
+
     def __init__(
         self,
         *,
