@@ -386,8 +386,8 @@ class _TaskOutput:
 
 
 def _run_task(task: _Task, frame: pd.DataFrame) -> _TaskOutput:
-    from techeval.effect import estimate_by_subgroup
     from techeval.estimators.registry import get_estimator
+    from techeval.estimators.subgroups import estimate_by_subgroup
 
     output = _TaskOutput()
     tick = time.perf_counter()
