@@ -1,17 +1,13 @@
 import json
-import math
 
 import numpy as np
 import pandas as pd
-import pingouin
 import pytest
-from scipy import stats
 from scipy.special import expit
 from typer.testing import CliRunner
 
 import techeval
 from techeval.cli import app, main
-from techeval.effect import estimate_by_subgroup
 from techeval.errors import ArgumentError
 from techeval.estimators.outcome import AIPW, IPW
 from techeval.results import EffectResult
@@ -38,55 +34,6 @@ def test_estimate_effect_is_the_primary_row_of_the_estimator():
     assert result.scale == "risk_difference" and result.method == "ipw"
     with pytest.raises(ArgumentError, match="no parameter"):
         techeval.estimate_effect(frame, treatment="t", outcome="y", n_fold=3)
-
-
-def test_subgroups_heterogeneity_and_adjusted_p_values():
-    frame = _frame()
-    rows = estimate_by_subgroup(
-        AIPW(random_state=0, n_folds=3),
-        frame,
-        by="offence",
-        treatment="t",
-        outcome="y",
-        covariates=["x", "offence"],
-        min_cases=40,
-    )
-    by_name = {r.subgroup: r for r in rows}
-    assert list(by_name) == ["offence=arms", "offence=drugs", "offence=fraud", "offence"]
-    arms = by_name["offence=arms"]
-    assert math.isnan(arms.estimate) and arms.diagnostics["too_few_cases"]
-    assert "too few cases" in arms.warnings[0]
-    drugs, fraud = by_name["offence=drugs"], by_name["offence=fraud"]
-    assert drugs.ci_low < 0.25 < drugs.ci_high and fraud.ci_low < 0 < fraud.ci_high
-    # the subgroup column is constant within a subgroup, so it is not a covariate there
-    assert [c["covariate"] for c in drugs.diagnostics["balance"]["covariates"]] == ["x"]
-    # multiplicity adjustment checked against pingouin's implementation
-    raw = [drugs.p_value, fraud.p_value]
-    holm = pingouin.multicomp(raw, method="holm")[1]
-    bh = pingouin.multicomp(raw, method="fdr_bh")[1]
-    assert [drugs.diagnostics["p_value_holm"], fraud.diagnostics["p_value_holm"]] == pytest.approx(
-        holm
-    )
-    assert [drugs.diagnostics["p_value_bh"], fraud.diagnostics["p_value_bh"]] == pytest.approx(bh)
-    # Cochran's Q by hand for two subgroups: (d1 - d2)^2 / (se1^2 + se2^2)
-    het = by_name["offence"]
-    assert het.scale == "heterogeneity_q"
-    q = (drugs.estimate - fraud.estimate) ** 2 / (drugs.std_error**2 + fraud.std_error**2)
-    assert het.estimate == pytest.approx(q)
-    assert het.p_value == pytest.approx(stats.chi2.sf(q, 1))
-    assert het.p_value < 0.01 and het.diagnostics["df"] == 1
-
-
-# ---- command line -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def data_file(tmp_path):
-    path = tmp_path / "training.csv"
-    frame = _frame(n=800)
-    frame["t"] = frame["t"].astype(int)
-    frame.to_csv(path, index=False)
-    return path
 
 
 def test_effect_command_prints_json_with_result_field_names(data_file):

@@ -17,7 +17,8 @@ from scipy.special import expit
 from statsmodels.stats.contingency_tables import Table2x2
 
 from techeval.errors import ArgumentError, EstimatorError
-from techeval.estimators.outcome import AIPW, IPW, Naive, Regression
+from techeval.estimators import ArmMeansEstimator, get_estimator, register, registry
+from techeval.estimators.outcome import AIPW, IPW, Arms, Naive, Regression
 from techeval.simulate import SYNTHETIC_COVARIATES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -402,6 +403,71 @@ def test_aipw_covers_every_technique_on_shipped_data_and_naive_does_not(shipped)
         if not naive.ci_low <= target <= naive.ci_high:
             naive_misses.append(technique)
     assert len(naive_misses) >= 2, naive_misses
+
+
+# ---- the public base class: an outcome estimator a researcher writes -------------------------
+
+
+class _DifferenceInMeans(ArmMeansEstimator):
+    """Unadjusted difference in mean outcome, written as a user would."""
+
+    def arm_means(self, settings, features, treated, y, kind, seed, need_influence):
+        m1, m0 = float(y[treated].mean()), float(y[~treated].mean())
+        arms = Arms(m1, m0)
+        if need_influence:
+            t = treated.astype(float)
+            arms.influence_treated = t * (y - m1) / t.mean()
+            arms.influence_control = (1 - t) * (y - m0) / (1 - t.mean())
+        return arms
+
+
+@pytest.fixture
+def user_estimator():
+    """The user's class registered for one test (the registry is process-wide)."""
+    name = "outcome.user_difference_in_means"
+    yield register(name)(_DifferenceInMeans)
+    registry._REGISTRY.pop(name, None)
+
+
+def test_a_user_subclass_of_arm_means_estimator_fits_and_gives_rows(user_estimator):
+    frame = _simulated(n=1500)
+    assert get_estimator("outcome.user_difference_in_means") is user_estimator
+    assert user_estimator.description() == (
+        "Unadjusted difference in mean outcome, written as a user would."
+    )
+    estimator = user_estimator(random_state=0)
+    assert estimator.fit(frame, treatment="t", outcome="y", covariates=COVARIATES) is estimator
+    rows = estimator.results_
+    assert [r.scale for r in rows] == ["risk_difference", "risk_ratio", "odds_ratio"]
+    assert {r.method for r in rows} == {"user_difference_in_means"}
+    assert {r.estimator for r in rows} == {"outcome.user_difference_in_means"}
+    assert all(r.family == "outcome" and r.adjusted for r in rows)
+    # the base class adds the propensity diagnostics the subclass did not estimate
+    assert 0 < rows[0].diagnostics["overlap"]["propensity_quantiles"]["treated"]["q0"] < 1
+    assert rows[0].diagnostics["rows_used"] == len(frame)
+    assert len(estimator.to_frame()) == 3
+    # the same formula as outcome.naive gives the same numbers, also through the bootstrap
+    for inference in ("influence_function", "bootstrap"):
+        params = {"inference": inference, "n_bootstrap": 40, "random_state": 3}
+        mine = user_estimator(**params).fit(frame, treatment="t", outcome="y").results_
+        naive = Naive(**params).fit(frame, treatment="t", outcome="y").results_
+        for a, b in zip(mine, naive, strict=True):
+            assert (a.estimate, a.std_error, a.ci_low, a.ci_high) == pytest.approx(
+                (b.estimate, b.std_error, b.ci_low, b.ci_high), rel=1e-12
+            )
+
+
+def test_outcome_estimators_import_under_python_oo():
+    """Docstrings are ``None`` under ``-OO``; nothing may build on them at import."""
+    import subprocess
+    import sys
+
+    code = "import techeval.estimators.outcome as o; print(o.AIPW.description() == '')"
+    done = subprocess.run(
+        [sys.executable, "-OO", "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
 
 
 # ---- simulation study (slow; techeval.simulate.study, also `python benchmarks/coverage_study.py`)

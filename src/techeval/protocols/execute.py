@@ -88,7 +88,7 @@ def run_task(task: Task, frame: pd.DataFrame) -> TaskOutput:
 
     An estimator that cannot estimate from these data gives a warning, never a number.
     """
-    from techeval.effect import estimate_by_subgroup
+    from techeval.estimators.subgroups import estimate_by_subgroup
 
     output = TaskOutput()
     tick = time.perf_counter()

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from techeval.errors import EstimatorError
-from techeval.estimators._nuisance import build_design, prepare
+from techeval.estimators._columns import prepare
+from techeval.estimators._nuisance import build_design
 
 
 @dataclass(frozen=True)

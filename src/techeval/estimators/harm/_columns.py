@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from techeval.errors import EstimatorError
-from techeval.estimators._nuisance import _as_binary_treatment
+from techeval.estimators._columns import as_binary_treatment as _as_binary_treatment
 
 
 def _require_columns(frame: pd.DataFrame, columns: Mapping[str, str]) -> None:

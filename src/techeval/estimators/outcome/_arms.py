@@ -25,17 +25,17 @@ from threadpoolctl import threadpool_limits
 
 from techeval import diagnostics as diag
 from techeval.errors import ArgumentError
+from techeval.estimators._columns import Prepared, prepare
 from techeval.estimators._nuisance import (
     GLM,
     Boosting,
-    Prepared,
     balance_matrix,
     boosting_frame,
     build_design,
     predict_logistic,
-    prepare,
     propensity_fit,
 )
+from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator
 from techeval.inference import (
     Interval,
@@ -290,8 +290,8 @@ class ArmMeansEstimator(Estimator):
     * a class docstring whose first paragraph says what it estimates (the report and
       ``result.json`` quote it), and ``@register("outcome.<name>")``.
     * an ``__init__`` only for extra parameters: keyword-only, storing every parameter
-      (these common ones included) as ``self.x = x``. Validate extra parameters in
-      ``arm_means``.
+      (these common ones included) as ``self.x = x``, and their constraints added to
+      ``_parameter_constraints`` (checked in ``fit``).
 
     Missing data: rows with a missing treatment, outcome or covariate are dropped and
     counted in ``diagnostics["rows_dropped"]``, and a warning says how many.
@@ -367,39 +367,24 @@ class ArmMeansEstimator(Estimator):
         """The two arm means (and, if ``need_influence``, their influence values)."""
         raise NotImplementedError(f"{type(self).__name__} must implement arm_means")
 
+    #: What each parameter may be, checked in ``fit`` in this order. A subclass with
+    #: parameters of its own extends it: ``{**ArmMeansEstimator._parameter_constraints,
+    #: "trim": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)")}``.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "estimand": (lambda v: v in _ESTIMANDS, "ATE or ATT"),
+        "inference": (lambda v: v in _INFERENCE, "influence_function or bootstrap"),
+        "bootstrap_ci": (lambda v: v in _BOOTSTRAP_CI, "percentile, basic or bca"),
+        "nuisance": (lambda v: v in _NUISANCE, "glm or gbm"),
+        "propensity_clip": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+        "l2_penalty": (lambda v: v >= 0, "a number >= 0"),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "n_bootstrap": (lambda v: int(v) >= 20, "an integer >= 20"),
+        "spline_knots": (lambda v: int(v) >= 0, "an integer >= 0 (0 = linear)"),
+    }
+
     def _settings(self) -> ArmSettings:
         params = self.get_params()
-        checks = [
-            ("estimand", params["estimand"] in _ESTIMANDS, "ATE or ATT"),
-            ("inference", params["inference"] in _INFERENCE, "influence_function or bootstrap"),
-            ("bootstrap_ci", params["bootstrap_ci"] in _BOOTSTRAP_CI, "percentile, basic or bca"),
-            ("nuisance", params["nuisance"] in _NUISANCE, "glm or gbm"),
-            ("propensity_clip", 0 <= params["propensity_clip"] < 0.5, "a number in [0, 0.5)"),
-            ("l2_penalty", params["l2_penalty"] >= 0, "a number >= 0"),
-            ("ci_level", 0 < params["ci_level"] < 1, "a number in (0, 1)"),
-            ("n_bootstrap", int(params["n_bootstrap"]) >= 20, "an integer >= 20"),
-            ("spline_knots", int(params["spline_knots"]) >= 0, "an integer >= 0 (0 = linear)"),
-        ]
-        if "n_folds" in params:
-            checks.append(("n_folds", int(params["n_folds"]) >= 2, "an integer >= 2"))
-        if "propensity_l2_penalty" in params:
-            checks.append(
-                ("propensity_l2_penalty", params["propensity_l2_penalty"] >= 0, "a number >= 0")
-            )
-        if "truncate" in params:
-            checks.append(
-                (
-                    "truncate",
-                    params["truncate"] is None or 0.5 < params["truncate"] < 1,
-                    "None or a quantile in (0.5, 1), e.g. 0.99",
-                )
-            )
-        for name, ok, expected in checks:
-            if not ok:
-                raise ArgumentError(
-                    f"{type(self).__name__}: {name}={params[name]!r} is not allowed",
-                    hint=f"Use {expected}",
-                )
+        check_parameters(self, self._parameter_constraints)
         return ArmSettings(
             estimand=params["estimand"],
             nuisance=params["nuisance"],
@@ -568,21 +553,17 @@ class ArmMeansEstimator(Estimator):
             )
         n_treated, n_control = int(data.treated.sum()), int((~data.treated).sum())
         return tuple(
-            EffectResult(
+            result_row(
+                interval,
                 technique=treatment,
                 outcome=outcome,
                 measure=outcome,
                 scale=scale,
                 estimand=settings.estimand,
                 method=(self.name or type(self).__name__).split(".")[-1],
-                estimate=interval.estimate,
-                std_error=interval.std_error,
-                ci_low=interval.ci_low,
-                ci_high=interval.ci_high,
-                p_value=interval.p_value,
                 n_treated=n_treated,
                 n_control=n_control,
-                family="outcome",
+                family=self.family,
                 ci_level=float(self.ci_level),
                 diagnostics=diagnostics,
                 warnings=tuple(warnings),
@@ -629,55 +610,3 @@ class ArmMeansEstimator(Estimator):
             out["bootstrap_failed"] = int((~np.isfinite(replicates).all(axis=1)).sum())
         warnings = diag.diagnostic_warnings(overlap, balance, adjusted=self.tags.adjusted)
         return out, warnings
-
-
-_COMMON_PARAMS_DOC = """
-    estimand : {"ATE", "ATT"}
-        Average effect over all cases, or over the cases that used the technique.
-    nuisance : {"glm", "gbm"}
-        Nuisance models: ``"glm"`` is L2-penalised logistic regression for the
-        propensity and for binary outcomes, Poisson for counts, ridge for continuous
-        outcomes, with text covariates one-hot encoded and continuous ones as cubic
-        B-splines (knots at quantiles); ``"gbm"`` is scikit-learn's histogram gradient
-        boosting.
-    l2_penalty : float
-        L2 penalty ``lambda`` in ``sum(loss) + lambda/2 ||beta||^2`` (intercept
-        unpenalised; columns standardised). Keeps fits finite under near-separation.
-        ``0`` fits unpenalised GLMs.
-    spline_knots : int
-        Knots per continuous covariate (``0``: linear terms only).
-    propensity_clip : float
-        Propensities are clipped to ``[clip, 1 - clip]`` (default 0.01, so no weight
-        exceeds 100); the share clipped is reported and any clipping gives a warning.
-    inference : {"influence_function", "bootstrap"}
-        Standard errors from the influence function, or the nonparametric bootstrap
-        (resampling within arms).
-    n_bootstrap : int
-        Bootstrap replicates.
-    bootstrap_ci : {"percentile", "basic", "bca"}
-        Bootstrap interval type.
-    n_jobs : int
-        joblib workers for the bootstrap (back-end via ``joblib.parallel_config``).
-    ci_level : float
-        Confidence level.
-    outcome_type : {"auto", "binary", "count", "continuous"}
-        Outcome type; ``"auto"`` infers it (0/1 → binary, non-negative integers →
-        count, else continuous).
-    random_state : int, numpy.random.Generator or None
-        Seed for folds, boosting and the bootstrap.
-"""
-
-_COMMON_NOTES = """
-    Missing data: rows with a missing treatment, outcome or covariate are dropped and
-    counted in ``diagnostics["rows_dropped"]``, and a warning says how many.
-
-    Identification assumes no unmeasured confounding given the covariates, positivity
-    (every kind of case could have received either) and consistency; the E-value in the
-    diagnostics says how strong unmeasured confounding would need to be to explain the
-    estimate away.
-"""
-
-
-def _common_init(self, **params):
-    for name, value in params.items():
-        setattr(self, name, value)

@@ -7,12 +7,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from techeval.estimators._nuisance import GLM, Boosting, propensity_fit
 from techeval.estimators.outcome._arms import (
-    _COMMON_NOTES,
-    _COMMON_PARAMS_DOC,
     ArmMeansEstimator,
     Arms,
     ArmSettings,
-    _common_init,
     clip_propensity,
     fit_predict,
     new_model,
@@ -101,34 +98,8 @@ def aipw_arm_means(settings: ArmSettings, features, treated, y, kind, seed, need
 
 @register("outcome.aipw")
 class AIPW(ArmMeansEstimator):
-    """Augmented IPW (doubly robust) with K-fold cross-fitting; the default for reports."""
+    """Augmented IPW (doubly robust) with K-fold cross-fitting; the default for reports.
 
-    def __init__(
-        self,
-        *,
-        estimand: str = "ATE",
-        n_folds: int = 5,
-        nuisance: str = "glm",
-        l2_penalty: float = 1.0,
-        propensity_l2_penalty: float = 30.0,
-        spline_knots: int = 5,
-        propensity_clip: float = 0.01,
-        inference: str = "influence_function",
-        n_bootstrap: int = 500,
-        bootstrap_ci: str = "percentile",
-        n_jobs: int | None = 1,
-        ci_level: float = 0.95,
-        outcome_type: str = "auto",
-        random_state: int | np.random.Generator | None = None,
-    ):
-        _common_init(**locals())
-
-    def arm_means(self, settings, features, treated, y, kind, seed, need_influence) -> Arms:
-        return aipw_arm_means(settings, features, treated, y, kind, seed, need_influence)
-
-
-AIPW.__doc__ += (
-    """
     Parameters
     ----------
     n_folds : int
@@ -137,9 +108,41 @@ AIPW.__doc__ += (
     propensity_l2_penalty : float
         L2 penalty of the propensity GLM (same form as ``l2_penalty``, which then
         applies to the outcome models only). Stronger by default: see Notes.
-"""
-    + _COMMON_PARAMS_DOC
-    + """
+
+    estimand : {"ATE", "ATT"}
+        Average effect over all cases, or over the cases that used the technique.
+    nuisance : {"glm", "gbm"}
+        Nuisance models: ``"glm"`` is L2-penalised logistic regression for the
+        propensity and for binary outcomes, Poisson for counts, ridge for continuous
+        outcomes, with text covariates one-hot encoded and continuous ones as cubic
+        B-splines (knots at quantiles); ``"gbm"`` is scikit-learn's histogram gradient
+        boosting.
+    l2_penalty : float
+        L2 penalty ``lambda`` in ``sum(loss) + lambda/2 ||beta||^2`` (intercept
+        unpenalised; columns standardised). Keeps fits finite under near-separation.
+        ``0`` fits unpenalised GLMs.
+    spline_knots : int
+        Knots per continuous covariate (``0``: linear terms only).
+    propensity_clip : float
+        Propensities are clipped to ``[clip, 1 - clip]`` (default 0.01, so no weight
+        exceeds 100); the share clipped is reported and any clipping gives a warning.
+    inference : {"influence_function", "bootstrap"}
+        Standard errors from the influence function, or the nonparametric bootstrap
+        (resampling within arms).
+    n_bootstrap : int
+        Bootstrap replicates.
+    bootstrap_ci : {"percentile", "basic", "bca"}
+        Bootstrap interval type.
+    n_jobs : int
+        joblib workers for the bootstrap (back-end via ``joblib.parallel_config``).
+    ci_level : float
+        Confidence level.
+    outcome_type : {"auto", "binary", "count", "continuous"}
+        Outcome type; ``"auto"`` infers it (0/1 → binary, non-negative integers →
+        count, else continuous).
+    random_state : int, numpy.random.Generator or None
+        Seed for folds, boosting and the bootstrap.
+
     Notes
     -----
     ATE: ``m1 = mean(mu1 + T (Y - mu1) / e)`` and ``m0 = mean(mu0 + (1-T)(Y - mu0)/(1-e))``
@@ -163,9 +166,15 @@ AIPW.__doc__ += (
     unchanged (< 0.003); shrinking the outcome models instead moved the estimate by
     -0.011. A penalty of 100 over-smooths (SE / SD 0.83). The penalty is in units of
     summed log-likelihood, so its pull fades as the data grow.
-"""
-    + _COMMON_NOTES
-    + """
+
+    Missing data: rows with a missing treatment, outcome or covariate are dropped and
+    counted in ``diagnostics["rows_dropped"]``, and a warning says how many.
+
+    Identification assumes no unmeasured confounding given the covariates, positivity
+    (every kind of case could have received either) and consistency; the E-value in the
+    diagnostics says how strong unmeasured confounding would need to be to explain the
+    estimate away.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -180,5 +189,46 @@ AIPW.__doc__ += (
     ['risk_difference', 'risk_ratio', 'odds_ratio']
     >>> bool(fitted.result_.ci_low < 0.2 < fitted.result_.ci_high)
     True
-"""
-)
+    """
+
+    _parameter_constraints = {
+        **ArmMeansEstimator._parameter_constraints,
+        "n_folds": (lambda v: int(v) >= 2, "an integer >= 2"),
+        "propensity_l2_penalty": (lambda v: v >= 0, "a number >= 0"),
+    }
+
+    def __init__(
+        self,
+        *,
+        estimand: str = "ATE",
+        n_folds: int = 5,
+        nuisance: str = "glm",
+        l2_penalty: float = 1.0,
+        propensity_l2_penalty: float = 30.0,
+        spline_knots: int = 5,
+        propensity_clip: float = 0.01,
+        inference: str = "influence_function",
+        n_bootstrap: int = 500,
+        bootstrap_ci: str = "percentile",
+        n_jobs: int | None = 1,
+        ci_level: float = 0.95,
+        outcome_type: str = "auto",
+        random_state: int | np.random.Generator | None = None,
+    ):
+        self.estimand = estimand
+        self.n_folds = n_folds
+        self.nuisance = nuisance
+        self.l2_penalty = l2_penalty
+        self.propensity_l2_penalty = propensity_l2_penalty
+        self.spline_knots = spline_knots
+        self.propensity_clip = propensity_clip
+        self.inference = inference
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap_ci = bootstrap_ci
+        self.n_jobs = n_jobs
+        self.ci_level = ci_level
+        self.outcome_type = outcome_type
+        self.random_state = random_state
+
+    def arm_means(self, settings, features, treated, y, kind, seed, need_influence) -> Arms:
+        return aipw_arm_means(settings, features, treated, y, kind, seed, need_influence)

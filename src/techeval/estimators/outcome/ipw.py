@@ -6,12 +6,9 @@ import numpy as np
 
 from techeval.estimators._nuisance import GLM, score_correction
 from techeval.estimators.outcome._arms import (
-    _COMMON_NOTES,
-    _COMMON_PARAMS_DOC,
     ArmMeansEstimator,
     Arms,
     ArmSettings,
-    _common_init,
     clip_propensity,
     propensity_scores,
 )
@@ -77,7 +74,73 @@ def ipw_arm_means(settings: ArmSettings, features, treated, y, kind, seed, need_
 
 @register("outcome.ipw")
 class IPW(ArmMeansEstimator):
-    """Inverse-probability weighting with stabilised weights (Hájek form)."""
+    """Inverse-probability weighting with stabilised weights (Hájek form).
+
+    Parameters
+    ----------
+    truncate : float or None
+        Cap the weights of each arm at this quantile of its weights (e.g. 0.99).
+        Truncation trades bias for variance and changes the target slightly.
+
+    estimand : {"ATE", "ATT"}
+        Average effect over all cases, or over the cases that used the technique.
+    nuisance : {"glm", "gbm"}
+        Nuisance models: ``"glm"`` is L2-penalised logistic regression for the
+        propensity and for binary outcomes, Poisson for counts, ridge for continuous
+        outcomes, with text covariates one-hot encoded and continuous ones as cubic
+        B-splines (knots at quantiles); ``"gbm"`` is scikit-learn's histogram gradient
+        boosting.
+    l2_penalty : float
+        L2 penalty ``lambda`` in ``sum(loss) + lambda/2 ||beta||^2`` (intercept
+        unpenalised; columns standardised). Keeps fits finite under near-separation.
+        ``0`` fits unpenalised GLMs.
+    spline_knots : int
+        Knots per continuous covariate (``0``: linear terms only).
+    propensity_clip : float
+        Propensities are clipped to ``[clip, 1 - clip]`` (default 0.01, so no weight
+        exceeds 100); the share clipped is reported and any clipping gives a warning.
+    inference : {"influence_function", "bootstrap"}
+        Standard errors from the influence function, or the nonparametric bootstrap
+        (resampling within arms).
+    n_bootstrap : int
+        Bootstrap replicates.
+    bootstrap_ci : {"percentile", "basic", "bca"}
+        Bootstrap interval type.
+    n_jobs : int
+        joblib workers for the bootstrap (back-end via ``joblib.parallel_config``).
+    ci_level : float
+        Confidence level.
+    outcome_type : {"auto", "binary", "count", "continuous"}
+        Outcome type; ``"auto"`` infers it (0/1 → binary, non-negative integers →
+        count, else continuous).
+    random_state : int, numpy.random.Generator or None
+        Seed for folds, boosting and the bootstrap.
+
+    Notes
+    -----
+    ATE: ``m1 = sum(T Y / e) / sum(T / e)``, ``m0 = sum((1-T) Y / (1-e)) / sum((1-T)/(1-e))``
+    (stabilising by ``P(T=t)`` leaves Hájek means unchanged). ATT: ``m1 = mean(Y | T=1)``
+    and control weights ``e / (1 - e)``. The influence function stacks the propensity
+    model's score, so the standard error accounts for the propensity having been
+    estimated (Lunceford & Davidian 2004); with ``nuisance="gbm"`` the propensity is
+    treated as known. Consistent only if the propensity model is correctly specified.
+
+    Missing data: rows with a missing treatment, outcome or covariate are dropped and
+    counted in ``diagnostics["rows_dropped"]``, and a warning says how many.
+
+    Identification assumes no unmeasured confounding given the covariates, positivity
+    (every kind of case could have received either) and consistency; the E-value in the
+    diagnostics says how strong unmeasured confounding would need to be to explain the
+    estimate away.
+    """
+
+    _parameter_constraints = {
+        **ArmMeansEstimator._parameter_constraints,
+        "truncate": (
+            lambda v: v is None or 0.5 < v < 1,
+            "None or a quantile in (0.5, 1), e.g. 0.99",
+        ),
+    }
 
     def __init__(
         self,
@@ -96,30 +159,19 @@ class IPW(ArmMeansEstimator):
         outcome_type: str = "auto",
         random_state: int | np.random.Generator | None = None,
     ):
-        _common_init(**locals())
+        self.estimand = estimand
+        self.truncate = truncate
+        self.nuisance = nuisance
+        self.l2_penalty = l2_penalty
+        self.spline_knots = spline_knots
+        self.propensity_clip = propensity_clip
+        self.inference = inference
+        self.n_bootstrap = n_bootstrap
+        self.bootstrap_ci = bootstrap_ci
+        self.n_jobs = n_jobs
+        self.ci_level = ci_level
+        self.outcome_type = outcome_type
+        self.random_state = random_state
 
     def arm_means(self, settings, features, treated, y, kind, seed, need_influence) -> Arms:
         return ipw_arm_means(settings, features, treated, y, kind, seed, need_influence)
-
-
-IPW.__doc__ += (
-    """
-    Parameters
-    ----------
-    truncate : float or None
-        Cap the weights of each arm at this quantile of its weights (e.g. 0.99).
-        Truncation trades bias for variance and changes the target slightly.
-"""
-    + _COMMON_PARAMS_DOC
-    + """
-    Notes
-    -----
-    ATE: ``m1 = sum(T Y / e) / sum(T / e)``, ``m0 = sum((1-T) Y / (1-e)) / sum((1-T)/(1-e))``
-    (stabilising by ``P(T=t)`` leaves Hájek means unchanged). ATT: ``m1 = mean(Y | T=1)``
-    and control weights ``e / (1 - e)``. The influence function stacks the propensity
-    model's score, so the standard error accounts for the propensity having been
-    estimated (Lunceford & Davidian 2004); with ``nuisance="gbm"`` the propensity is
-    treated as known. Consistent only if the propensity model is correctly specified.
-"""
-    + _COMMON_NOTES
-)

@@ -6,8 +6,6 @@ import numpy as np
 
 from techeval.estimators._nuisance import GLM, score_correction
 from techeval.estimators.outcome._arms import (
-    _COMMON_NOTES,
-    _COMMON_PARAMS_DOC,
     ArmMeansEstimator,
     Arms,
     ArmSettings,
@@ -73,18 +71,44 @@ def regression_arm_means(
 
 @register("outcome.regression")
 class Regression(ArmMeansEstimator):
-    """G-computation: outcome models per arm, predictions averaged over the cases."""
+    """G-computation: outcome models per arm, predictions averaged over the cases.
 
-    def arm_means(self, settings, features, treated, y, kind, seed, need_influence) -> Arms:
-        return regression_arm_means(settings, features, treated, y, kind, seed, need_influence)
-
-
-Regression.__doc__ += (
-    """
     Parameters
-    ----------"""
-    + _COMMON_PARAMS_DOC
-    + """
+    ----------
+    estimand : {"ATE", "ATT"}
+        Average effect over all cases, or over the cases that used the technique.
+    nuisance : {"glm", "gbm"}
+        Nuisance models: ``"glm"`` is L2-penalised logistic regression for the
+        propensity and for binary outcomes, Poisson for counts, ridge for continuous
+        outcomes, with text covariates one-hot encoded and continuous ones as cubic
+        B-splines (knots at quantiles); ``"gbm"`` is scikit-learn's histogram gradient
+        boosting.
+    l2_penalty : float
+        L2 penalty ``lambda`` in ``sum(loss) + lambda/2 ||beta||^2`` (intercept
+        unpenalised; columns standardised). Keeps fits finite under near-separation.
+        ``0`` fits unpenalised GLMs.
+    spline_knots : int
+        Knots per continuous covariate (``0``: linear terms only).
+    propensity_clip : float
+        Propensities are clipped to ``[clip, 1 - clip]`` (default 0.01, so no weight
+        exceeds 100); the share clipped is reported and any clipping gives a warning.
+    inference : {"influence_function", "bootstrap"}
+        Standard errors from the influence function, or the nonparametric bootstrap
+        (resampling within arms).
+    n_bootstrap : int
+        Bootstrap replicates.
+    bootstrap_ci : {"percentile", "basic", "bca"}
+        Bootstrap interval type.
+    n_jobs : int
+        joblib workers for the bootstrap (back-end via ``joblib.parallel_config``).
+    ci_level : float
+        Confidence level.
+    outcome_type : {"auto", "binary", "count", "continuous"}
+        Outcome type; ``"auto"`` infers it (0/1 → binary, non-negative integers →
+        count, else continuous).
+    random_state : int, numpy.random.Generator or None
+        Seed for folds, boosting and the bootstrap.
+
     Notes
     -----
     Fits ``mu_a(x) = E[Y | T=a, X=x]`` separately in each arm and reports
@@ -95,6 +119,15 @@ Regression.__doc__ += (
     standard error includes the outcome model's estimation error (validated against
     statsmodels GLM fits with HC0 covariance and the delta method). Consistent only if
     the outcome models are correctly specified.
-"""
-    + _COMMON_NOTES
-)
+
+    Missing data: rows with a missing treatment, outcome or covariate are dropped and
+    counted in ``diagnostics["rows_dropped"]``, and a warning says how many.
+
+    Identification assumes no unmeasured confounding given the covariates, positivity
+    (every kind of case could have received either) and consistency; the E-value in the
+    diagnostics says how strong unmeasured confounding would need to be to explain the
+    estimate away.
+    """
+
+    def arm_means(self, settings, features, treated, y, kind, seed, need_influence) -> Arms:
+        return regression_arm_means(settings, features, treated, y, kind, seed, need_influence)
