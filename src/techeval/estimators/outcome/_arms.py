@@ -325,6 +325,21 @@ class ArmMeansEstimator(Estimator):
 
     family: ClassVar[str] = "outcome"
 
+    #: What each parameter may be, checked in ``fit`` in this order. A subclass with
+    #: parameters of its own extends it: ``{**ArmMeansEstimator._parameter_constraints,
+    #: "trim": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)")}``.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "estimand": (lambda v: v in _ESTIMANDS, "ATE or ATT"),
+        "inference": (lambda v: v in _INFERENCE, "influence_function or bootstrap"),
+        "bootstrap_ci": (lambda v: v in _BOOTSTRAP_CI, "percentile, basic or bca"),
+        "nuisance": (lambda v: v in _NUISANCE, "glm or gbm"),
+        "propensity_clip": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+        "l2_penalty": (lambda v: v >= 0, "a number >= 0"),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "n_bootstrap": (lambda v: int(v) >= 20, "an integer >= 20"),
+        "spline_knots": (lambda v: int(v) >= 0, "an integer >= 0 (0 = linear)"),
+    }
+
     def __init__(
         self,
         *,
@@ -366,21 +381,6 @@ class ArmMeansEstimator(Estimator):
     ) -> Arms:  # pragma: no cover - abstract
         """The two arm means (and, if ``need_influence``, their influence values)."""
         raise NotImplementedError(f"{type(self).__name__} must implement arm_means")
-
-    #: What each parameter may be, checked in ``fit`` in this order. A subclass with
-    #: parameters of its own extends it: ``{**ArmMeansEstimator._parameter_constraints,
-    #: "trim": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)")}``.
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "estimand": (lambda v: v in _ESTIMANDS, "ATE or ATT"),
-        "inference": (lambda v: v in _INFERENCE, "influence_function or bootstrap"),
-        "bootstrap_ci": (lambda v: v in _BOOTSTRAP_CI, "percentile, basic or bca"),
-        "nuisance": (lambda v: v in _NUISANCE, "glm or gbm"),
-        "propensity_clip": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
-        "l2_penalty": (lambda v: v >= 0, "a number >= 0"),
-        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
-        "n_bootstrap": (lambda v: int(v) >= 20, "an integer >= 20"),
-        "spline_knots": (lambda v: int(v) >= 0, "an integer >= 0 (0 = linear)"),
-    }
 
     def _settings(self) -> ArmSettings:
         params = self.get_params()
