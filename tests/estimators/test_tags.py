@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from techeval.synth import generate_cases, write_cases
+from techeval.simulate import generate_cases, write_cases
 
 from techeval.cases import validate_frame
 from techeval.estimators import Estimator, Tags, available_estimators, register, registry
