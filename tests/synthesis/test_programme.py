@@ -1,12 +1,22 @@
 """The witness-protection programme model: projections and plan against actual."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from techeval.errors import ArgumentError
-from techeval.synthesis.programme import plan_vs_actual, project_programme
+from techeval.results import EffectResult
+from techeval.synthesis import Synthesis, synthesise
+from techeval.synthesis.programme import (
+    DESCRIPTION,
+    MAKER,
+    plan_vs_actual,
+    programme_rows,
+    project_programme,
+)
 
 
 def test_the_motivating_us_example_in_numbers_and_words():
@@ -95,3 +105,99 @@ def test_bad_programme_inputs_are_refused(kwargs):
     params.update(kwargs)
     with pytest.raises(ArgumentError):
         project_programme(params.pop("admissions_per_year"), **params)
+
+
+# ---- the programme model on case records (no protocol needed) ------------------------------
+
+PLAN = SimpleNamespace(
+    plan_witnesses_per_year=[25, 50],
+    plan_annual_budget=1_000_000,
+    family_per_witness=1.8,
+    annual_cost_per_person=40_000,
+    mean_years_in_programme=3,
+    attrition=0.0,
+    horizon_years=5,
+)
+VALUES = {
+    "cost_per_witness_offence": 1000.0,
+    "value_conviction": 10.0,
+    "value_high_level_conviction": 5.0,
+}
+
+
+def _cases():
+    return pd.DataFrame(
+        {
+            "witness_protection": [True, True, True, False],
+            "protected_witnesses": [2, 0, 4, 9],
+            "protected_family": [1, 0, None, 9],
+            "high_level_convicted": [1, 0, 2, 9],
+            "year": [2020, 2021, 2022, 2022],
+        }
+    )
+
+
+def test_programme_rows_read_the_intake_of_cases_with_protected_witnesses():
+    model = programme_rows(
+        PLAN, _cases(), offence_rate=0.5, values=VALUES, currency="EUR", ci_level=0.9
+    )
+    rows = {r.measure: r for r in model.rows}
+    # 6 witnesses in 2 cases over 2020-2022; the case without witness protection is not counted
+    assert rows["witnesses_admitted_per_year"].estimate == pytest.approx(6 / 3)
+    assert rows["intake_ratio_to_plan"].estimate == pytest.approx(2 / 50)
+    assert rows["high_level_prosecutions_per_witness"].estimate == pytest.approx(3 / 6)
+    assert all(
+        r.family == "synthesis" and r.estimator == MAKER == r.method and r.ci_level == 0.9
+        for r in model.rows
+    )
+    assert len(model.projection) == 5 and not model.warnings
+    assert model.projection["witness_offences"].sum() > 0  # the offence rate is counted
+
+
+def test_programme_rows_say_why_they_did_not_run():
+    lacking = programme_rows(
+        PLAN,
+        _cases().drop(columns="year"),
+        offence_rate=0.5,
+        values=VALUES,
+        currency="EUR",
+        ci_level=0.95,
+    )
+    assert lacking.rows == () and lacking.projection is None
+    assert lacking.warnings == ("witness programme model not run: the data lack year",)
+    none = _cases().assign(protected_witnesses=0)
+    empty = programme_rows(
+        PLAN, none, offence_rate=0.5, values=VALUES, currency="EUR", ci_level=0.95
+    )
+    assert empty.warnings == ("witness programme model not run: no case with a protected witness",)
+
+
+def test_synthesise_runs_the_programme_model_only_for_witness_protection():
+    offending = EffectResult(
+        technique="witness_protection",
+        outcome="offences",
+        measure="witness_offence_rate",
+        scale="per_year",
+        estimand=None,
+        method="rate",
+        estimate=0.0,
+        std_error=math.nan,
+        ci_low=math.nan,
+        ci_high=math.nan,
+        p_value=math.nan,
+        n_treated=1,
+        n_control=0,
+    )
+    common = dict(programme=PLAN, values=VALUES, currency="EUR", ci_level=0.95)
+    assert synthesise([], _cases(), techniques=["undercover"], **common) == Synthesis()
+    assert (
+        synthesise([], _cases(), techniques=["witness_protection"], **{**common, "programme": None})
+        == Synthesis()
+    )
+    without = synthesise([], _cases(), techniques=["witness_protection"], **common)
+    net = next(r for r in without.rows if r.measure == "programme_net_benefit")
+    assert "not counted" in net.warnings[-1]  # no offence rate in the rows
+    made = synthesise([offending], _cases(), techniques=["witness_protection"], **common)
+    assert [name for name, *_ in made.frames] == ["programme_projection"]
+    assert made.descriptions == {MAKER: DESCRIPTION}
+    assert made.frames[0][3]["witness_offences"].sum() == 0  # the rows' rate, 0, is used

@@ -88,11 +88,15 @@ def run_protocol(
     Notes
     -----
     Steps: validate the case file (rows set aside are counted by column and rule);
-    for each technique, the comparison cases (:func:`techeval.cases.comparison_frame`)
-    and every estimator the protocol names (seeded by :func:`derive_seed`); subgroup
-    effects; the witness-protection programme model; disclosure control
-    (:mod:`techeval.protocols.disclosure`); evidence grades
-    (:mod:`techeval.synthesis.grades`). An estimator that cannot estimate from these
+    plan, for each technique, every estimator call the protocol asks for and its
+    subgroup effects (:func:`techeval.protocols.plan.plan_tasks`, each call seeded by
+    :func:`~techeval.protocols.plan.derive_seed`); execute them on the technique's
+    comparison cases (:func:`techeval.cases.comparison_frame`,
+    :func:`techeval.protocols.execute.execute`); synthesise
+    (:func:`techeval.synthesis.synthesise`: the witness-protection programme model);
+    disclosure control (:mod:`techeval.protocols.disclosure`); evidence grades
+    (:mod:`techeval.synthesis.grades`); the result document
+    (:mod:`techeval.protocols.document`). An estimator that cannot estimate from these
     data (e.g. no events in one arm) adds a warning to the result, never a number.
     """
     from techeval.cases import comparison_frame, load_cases
@@ -110,6 +114,7 @@ def run_protocol(
         f"protocol {spec.name} {spec.version} from {loaded.path} (sha256 {loaded.sha256})",
     ]
 
+    # ---- validate
     tick = time.perf_counter()
     if progress:
         progress("validating the case file", 0, 1)
@@ -122,6 +127,7 @@ def run_protocol(
         f"+ set aside {report.rows_set_aside:,}"
     )
 
+    # ---- plan
     # the estimators never need the case ID or the raw technique list (the technique
     # columns hold it): leaving both out keeps IDs out of every estimator (and worker
     # process), and each worker's copy of the cases smaller
@@ -134,6 +140,7 @@ def run_protocol(
     tasks = [
         inference_for_size(t, len(frames[t.technique]), limit) for t in plan_tasks(spec, run_seed)
     ]
+    # ---- execute
     tick = time.perf_counter()
     if progress:
         progress("estimating", 0, len(tasks))
@@ -154,6 +161,7 @@ def run_protocol(
     if progress:
         progress("synthesis, disclosure control and grades", 0, 1)
 
+    # ---- synthesise
     synthesis = synthesise(
         [result for _, result in collected],
         report.cases,
@@ -168,6 +176,7 @@ def run_protocol(
     collected += [((r.technique, after, r.estimator), r) for r in synthesis.rows]
     warnings += synthesis.warnings
 
+    # ---- disclose, grade, document
     ordered = order_rows(collected, spec.techniques)
     originals = [result for _, result in ordered]
     min_cell = spec.disclosure.min_cell
