@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from techeval.errors import ArgumentError
-from techeval.results import canonical_json, canonical_value
+from techeval.results import ROW_KEY, canonical_json, canonical_value
 
 __all__ = ["pooled_files", "trend_files", "write_folder"]
 
@@ -32,24 +32,11 @@ def _csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> byt
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-_KEY_COLUMNS = (
-    "technique",
-    "family",
-    "estimator",
-    "outcome",
-    "measure",
-    "scale",
-    "estimand",
-    "method",
-    "subgroup",
-)
-
-
 def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``pooled.csv`` as rows: per quantity, the pooled row then one row per region."""
     rows = []
     for pooled in document["pooled"]:
-        key = {c: pooled.get(c) for c in _KEY_COLUMNS}
+        key = {c: pooled.get(c) for c in ROW_KEY}
         rows.append(
             {
                 **key,
@@ -72,7 +59,7 @@ def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 POOLED_CSV_COLUMNS = (
-    *_KEY_COLUMNS,
+    *ROW_KEY,
     "region",
     "status",
     "estimate",

@@ -35,19 +35,17 @@ from typing import Any
 from techeval._version import __version__
 from techeval.errors import ArgumentError
 from techeval.pooling.meta import TAU2_METHODS, random_effects
-from techeval.results import canonical_value
+from techeval.results import ROW_KEY, canonical_value, row_key
 
 __all__ = [
     "ADDITIVE_SCALES",
     "LOG_SCALES",
     "MIN_STUDIES",
     "POOLED_SCHEMA",
-    "ROW_KEY",
     "ResultFile",
     "check_compatible",
     "pool_results",
     "read_result_file",
-    "row_key",
 ]
 
 POOLED_SCHEMA = "techeval.pooled/1"
@@ -64,26 +62,8 @@ LOG_SCALES = frozenset({"risk_ratio", "odds_ratio", "rate_ratio"})
 #: five studies unreliable).
 MIN_STUDIES = 5
 
-#: The fields that identify "the same quantity" across result files.
-ROW_KEY = (
-    "technique",
-    "family",
-    "estimator",
-    "outcome",
-    "measure",
-    "scale",
-    "estimand",
-    "method",
-    "subgroup",
-)
-
 #: Settings that must agree across files for their estimates to mean the same thing.
 _MUST_AGREE = ("ci_level", "comparator", "covariates", "currency")
-
-
-def row_key(row: Mapping[str, Any]) -> tuple:
-    """The identity of a result row across files (technique, measure, case type...)."""
-    return tuple(row.get(field) for field in ROW_KEY)
 
 
 # ---- reading ------------------------------------------------------------------------------

@@ -28,15 +28,13 @@ from techeval.errors import ArgumentError
 from techeval.pooling.meta import meta_regression, random_effects
 from techeval.pooling.pool import (
     LOG_SCALES,
-    ROW_KEY,
     ResultFile,
     _region_entry,
     check_compatible,
     is_poolable,
     read_result_file,
-    row_key,
 )
-from techeval.results import canonical_value
+from techeval.results import ROW_KEY, canonical_value, row_key
 
 __all__ = [
     "DEFAULT_THRESHOLD",
