@@ -235,6 +235,36 @@ def test_a_stricter_threshold_in_one_file_withholds_small_cells_everywhere(tmp_p
     assert "| east | — | — | — | withheld (disclosure control) |" in markdown
 
 
+@pytest.mark.parametrize(
+    "small",
+    [
+        {"n_treated": 9},  # a file that published a cell below the threshold
+        {"n_control": 0},  # a zero count in an effect is disclosive
+        {"diagnostics": {"n_cases": 7}},  # the estimator's own case count
+    ],
+    ids=["nine-treated", "zero-control", "n-cases"],
+)
+def test_a_region_cell_of_fewer_than_min_cell_cases_is_not_published(tmp_path, small):
+    distinctive = 0.0913572468  # a value that must not appear in the pooled outputs
+    rows = {
+        region: [_row("undercover", "conviction", "risk_difference", *RD[region])] for region in RD
+    }
+    rows["east"] = [{**_row("undercover", "conviction", "risk_difference", distinctive, 0.02),
+                     **small}]  # fmt: skip
+    paths = [_write(tmp_path / "in", r, _document(f"d-{r}", rows[r])) for r in RD]
+    document = pool_files(paths)
+    row = _find(document, "risk_difference")
+    east = next(r for r in row["regions"] if r["label"] == "east")
+    assert east["status"] == "suppressed" and east["estimate"] is None
+    assert row["k"] == 4 and row["k_suppressed"] == 1
+    labels = [r for r in sorted(RD) if r != "east"]
+    reference = random_effects([RD[r][0] for r in labels], [RD[r][1] ** 2 for r in labels])
+    assert row["estimate"] == pytest.approx(reference.estimate, rel=1e-10)
+    for name, data in pooled_files(document).items():
+        if name.endswith((".json", ".csv", ".md")):
+            assert b"0.0913572" not in data, name
+
+
 # ---- refusals ------------------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ Rules
   delta-method standard error the runner reports) and back-transformed.
 * Disclosure control carries through: a suppressed row is never pooled and is shown as
   suppressed; a region's row resting on fewer cases than the strictest ``min_cell`` of
-  all files is suppressed here too. Every pooled number is a function of published
+  all files (:func:`techeval.results.disclosure.rests_on_too_few`, the runner's rule)
+  is suppressed here too. Every pooled number is a function of published
   numbers only, so it cannot reveal a withheld one.
 """
 
@@ -36,6 +37,7 @@ from techeval._version import __version__
 from techeval.errors import ArgumentError
 from techeval.pooling.meta import TAU2_METHODS, random_effects
 from techeval.results import ROW_KEY, canonical_value, row_key
+from techeval.results.disclosure import rests_on_too_few
 
 __all__ = [
     "ADDITIVE_SCALES",
@@ -269,12 +271,9 @@ def _region_entry(label: str, row: Mapping[str, Any] | None, min_cell: int) -> d
     }
     if row is None:
         return entry
-    counts = [row.get("n_treated"), row.get("n_control")]
-    if row.get("suppressed"):
-        entry["status"] = "suppressed"
-        return entry
-    if any(isinstance(n, int) and n < min_cell for n in counts):
-        # rests on fewer cases than the strictest threshold among the files pooled
+    # a withheld row, or one resting on fewer cases than the strictest threshold among
+    # the files pooled (the runner's own rule)
+    if row.get("suppressed") or rests_on_too_few(row, min_cell):
         entry["status"] = "suppressed"
         return entry
     estimate, std_error = row.get("estimate"), row.get("std_error")

@@ -35,6 +35,7 @@ from techeval.pooling.pool import (
     read_result_file,
 )
 from techeval.results import ROW_KEY, canonical_value, row_key
+from techeval.results.disclosure import rests_on_too_few
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -468,10 +469,8 @@ def trend_results(
                 ),
                 None,
             )
-            if row is not None and not row.get("suppressed"):
-                counts = [row.get("n_treated"), row.get("n_control")]
-                if any(isinstance(n, int) and 0 < n < min_cell for n in counts):
-                    row = {**row, "suppressed": True}
+            if row is not None and not row.get("suppressed") and rests_on_too_few(row, min_cell):
+                row = {**row, "suppressed": True}
             compared.append(plan_versus_actual(figure, label, end - start + 1, row, currency))
         plan_rows.append({**figure, "periods": compared})
     protocol = first["protocol"]

@@ -34,10 +34,10 @@ import pandas as pd
 from techeval import __version__
 from techeval.errors import ArgumentError, EstimatorError, ProtocolError
 from techeval.estimators.base import Tags
-from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
 from techeval.protocols.grades import grade_techniques
 from techeval.protocols.model import LoadedProtocol, Protocol, load_protocol
 from techeval.results import EffectResult, canonical_json, canonical_value
+from techeval.results.disclosure import apply_disclosure_control, scrub_text
 
 __all__ = [
     "RESULT_SCHEMA",
