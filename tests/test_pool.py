@@ -15,7 +15,7 @@ from techeval.errors import ArgumentError
 from techeval.pooling.meta import random_effects
 from techeval.pooling.output import pooled_files, write_folder
 from techeval.pooling.pool import ResultFile, pool_files, pool_results, read_result_file
-from techeval.pooling.report import pooled_report_context, render_markdown
+from techeval.report.pooled import pooled_report_context, render_markdown
 from techeval.results import canonical_json
 
 # ---- hand-made result files (the result.json contract, docs/result-schema.md) -------------
@@ -506,3 +506,10 @@ def test_region_documents_can_be_pooled_in_memory():
     assert (
         _find(moved, "risk_difference")["estimate"] > _find(document, "risk_difference")["estimate"]
     )
+
+
+def test_the_report_names_every_between_region_variance_estimator():
+    from techeval.pooling.meta import TAU2_METHODS
+    from techeval.report.pooled import TAU2_WORDS
+
+    assert TAU2_WORDS == TAU2_METHODS

@@ -9,8 +9,9 @@ from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
 from techeval.pooling.meta import meta_regression
 from techeval.pooling.output import trend_files
-from techeval.pooling.trend import parse_period, trend_from_files, trend_report_context
+from techeval.pooling.trend import parse_period, trend_from_files
 from techeval.protocols.model import protocol_from_mapping
+from techeval.report.trend import trend_report_context
 from techeval.results import canonical_json
 
 from .test_pool import _document, _row, _write

@@ -2,8 +2,9 @@
 
 ``pooled.json`` (canonical JSON: the same inputs give the same bytes), ``pooled.csv``
 (pooled rows and every region's contribution, one table), the report as ``pooled.md``,
-``pooled.html`` (self-contained) and ``pooled.pdf`` (rendered by :mod:`techeval.report`
-in the single-run style), and the forest plots (``forest_<technique>.png`` and
+``pooled.html`` (self-contained) and ``pooled.pdf`` (the words of
+:mod:`techeval.report.pooled` and :mod:`techeval.report.trend`, rendered by
+:mod:`techeval.report` in the single-run style), and the forest plots (``forest_<technique>.png`` and
 ``.svg``); likewise ``trend.json``, ``trend.csv``, ``trend.md/.html/.pdf`` and
 ``trend_<technique>.png/.svg``.
 """
@@ -90,9 +91,9 @@ POOLED_CSV_COLUMNS = (
 
 def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     """Every file of a pooled folder, as ``{name: bytes}``."""
-    from techeval.pooling.figures import draw_forest_plots
-    from techeval.pooling.report import pooled_report_context, render_markdown
     from techeval.report import render_context
+    from techeval.report.pooled import pooled_report_context, render_markdown
+    from techeval.report.pooled_figures import draw_forest_plots
 
     text = canonical_json(document)
     context = pooled_report_context(document)
@@ -108,10 +109,11 @@ def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
 
 def trend_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     """Every file of a trend folder, as ``{name: bytes}``."""
-    from techeval.pooling.figures import draw_trend_plots
-    from techeval.pooling.report import render_markdown
-    from techeval.pooling.trend import TREND_CSV_COLUMNS, trend_report_context, trend_table
+    from techeval.pooling.trend import TREND_CSV_COLUMNS, trend_table
     from techeval.report import render_context
+    from techeval.report.pooled import render_markdown
+    from techeval.report.pooled_figures import draw_trend_plots
+    from techeval.report.trend import trend_report_context
 
     text = canonical_json(document)
     context = trend_report_context(document)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from techeval.pooling.text import axis_label, display_factor, is_headline, quantity_title
+from techeval.report.pooled_text import axis_label, display_factor, is_headline, quantity_title
 
 __all__ = ["draw_forest_plots", "draw_trend_plots", "figure_name"]
 
