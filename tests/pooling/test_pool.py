@@ -307,6 +307,26 @@ def test_same_data_twice_repeated_labels_and_single_files_are_refused(tmp_path, 
         pool_files(region_files, tau2_method="hs")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("min_cell", None), ("min_cell", 0), ("ci_level", None), ("ci_level", 95), ("currency", "")],
+)
+def test_settings_pooling_reads_are_never_assumed(tmp_path, region_files, setting, value):
+    document = _document("data-odd", _rows("north"))
+    if value is None:
+        del document["settings"][setting]
+    else:
+        document["settings"][setting] = value
+    odd = _write(tmp_path, "odd", document)
+    with pytest.raises(ArgumentError, match=setting) as raised:
+        pool_files([region_files[0], odd])
+    assert "odd" in str(raised.value)
+    in_memory = ResultFile("odd", odd, "0" * 64, document)
+    first = read_result_file(region_files[0])
+    with pytest.raises(ArgumentError, match=setting):
+        pool_results([first, in_memory])
+
+
 def test_files_that_are_not_result_files_are_refused(tmp_path):
     text = tmp_path / "notes.json"
     text.write_text("{not json", encoding="utf-8")

@@ -377,9 +377,9 @@ def trend_results(
     ordered_periods = [periods[i] for i in order]
     first = ordered[0].document
     settings = first["settings"]
-    ci_level = float(settings.get("ci_level", 0.95))
-    min_cell = max(int(f.document["settings"].get("min_cell", 1)) for f in ordered)
-    currency = settings.get("currency") or "USD"
+    ci_level = float(settings["ci_level"])
+    min_cell = max(int(f.document["settings"]["min_cell"]) for f in ordered)
+    currency = settings["currency"]
     mappings: list[dict[tuple, Mapping[str, Any]]] = []
     keys: dict[tuple, None] = {}
     for f in ordered:

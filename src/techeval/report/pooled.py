@@ -61,7 +61,7 @@ def _ci_words(document: Mapping[str, Any]) -> str:
 
 def describe_pooled(row: Mapping[str, Any], document: Mapping[str, Any]) -> str:
     """One pooled quantity in plain words: average effect, spread, what a new region can expect."""
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     technique = tx.technique_label(row["technique"])
     phrase = quantity_phrase(row)
     where = f" in {tx.subgroup_phrase(row['subgroup'])}" if row.get("subgroup") else ""
@@ -196,7 +196,7 @@ def pooled_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
         are plain strings, lists and dicts.
     """
     settings = document["settings"]
-    currency = settings.get("currency") or "USD"
+    currency = settings["currency"]
     protocol = document["protocol"]
     labels = [i["label"] for i in document["inputs"]]
     pooled = document["pooled"]
@@ -388,7 +388,7 @@ def render_markdown(context: Mapping[str, Any]) -> str:
 
 def summary_lines(document: Mapping[str, Any]) -> list[str]:
     """A few lines for the terminal: the pooled headline effects and the warnings."""
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     protocol = document["protocol"]
     lines = [
         f"{protocol['name']} {protocol['version']}: {len(document['inputs'])} regions "

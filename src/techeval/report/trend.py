@@ -166,7 +166,7 @@ def _describe_trend(row: Mapping[str, Any], currency: str) -> str:
 def trend_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
     """Plain data for a trend report, in the layout of :func:`~techeval.report.pooled.pooled_report_context`."""
     settings = document["settings"]
-    currency = settings.get("currency") or "USD"
+    currency = settings["currency"]
     protocol = document["protocol"]
     labels = [i["period"] for i in document["inputs"]]
     flags = [
@@ -302,7 +302,7 @@ def trend_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
 
 def trend_summary_lines(document: Mapping[str, Any]) -> list[str]:
     """A few lines for the terminal: flagged departures from plan, headline trends, warnings."""
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     protocol = document["protocol"]
     lines = [
         f"{protocol['name']} {protocol['version']}: periods "
