@@ -358,7 +358,7 @@ def pool(
     """
     from techeval.pooling.output import pooled_files, write_folder
     from techeval.pooling.pool import pool_files
-    from techeval.pooling.report import summary_lines
+    from techeval.report.pooled import summary_lines
 
     document = pool_files(results, labels=label, tau2_method=tau2, hartung_knapp=hartung_knapp)
     folder = write_folder(pooled_files(document), out, overwrite=overwrite)
@@ -401,7 +401,8 @@ def trend(
     Reads result files only.
     """
     from techeval.pooling.output import trend_files, write_folder
-    from techeval.pooling.trend import trend_from_files, trend_summary_lines
+    from techeval.pooling.trend import trend_from_files
+    from techeval.report.trend import trend_summary_lines
 
     document = trend_from_files(
         results,

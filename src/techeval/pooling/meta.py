@@ -23,7 +23,7 @@ for a trend. This module estimates the between-study variance ``tau^2`` and then
   2009).
 
 Validated against metafor (Viechtbauer 2010) on the BCG-vaccine trials
-(``tests/test_meta.py``).
+(``tests/pooling/test_meta.py``).
 """
 
 from __future__ import annotations
@@ -401,7 +401,7 @@ def random_effects(
     Spiegelhalter 2009), defined for ``k >= 3``. ``I^2 = tau^2 / (tau^2 + s^2)`` with
     the typical within-study variance ``s^2 = (k - 1) / (sum w - sum w^2 / sum w)``
     (fixed-effect weights), which equals ``(Q - (k - 1)) / Q`` for DerSimonian–Laird.
-    Reference values: metafor on the BCG-vaccine trials (``tests/test_meta.py``).
+    Reference values: metafor on the BCG-vaccine trials (``tests/pooling/test_meta.py``).
 
     References
     ----------

@@ -2,8 +2,9 @@
 
 ``pooled.json`` (canonical JSON: the same inputs give the same bytes), ``pooled.csv``
 (pooled rows and every region's contribution, one table), the report as ``pooled.md``,
-``pooled.html`` (self-contained) and ``pooled.pdf`` (rendered by :mod:`techeval.report`
-in the single-run style), and the forest plots (``forest_<technique>.png`` and
+``pooled.html`` (self-contained) and ``pooled.pdf`` (the words of
+:mod:`techeval.report.pooled` and :mod:`techeval.report.trend`, rendered by
+:mod:`techeval.report` in the single-run style), and the forest plots (``forest_<technique>.png`` and
 ``.svg``); likewise ``trend.json``, ``trend.csv``, ``trend.md/.html/.pdf`` and
 ``trend_<technique>.png/.svg``.
 """
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from techeval.errors import ArgumentError
-from techeval.results import canonical_json, canonical_value
+from techeval.results import ROW_KEY, canonical_json, canonical_value
 
 __all__ = ["pooled_files", "trend_files", "write_folder"]
 
@@ -32,24 +33,11 @@ def _csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> byt
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-_KEY_COLUMNS = (
-    "technique",
-    "family",
-    "estimator",
-    "outcome",
-    "measure",
-    "scale",
-    "estimand",
-    "method",
-    "subgroup",
-)
-
-
 def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``pooled.csv`` as rows: per quantity, the pooled row then one row per region."""
     rows = []
     for pooled in document["pooled"]:
-        key = {c: pooled.get(c) for c in _KEY_COLUMNS}
+        key = {c: pooled.get(c) for c in ROW_KEY}
         rows.append(
             {
                 **key,
@@ -72,7 +60,7 @@ def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 POOLED_CSV_COLUMNS = (
-    *_KEY_COLUMNS,
+    *ROW_KEY,
     "region",
     "status",
     "estimate",
@@ -103,9 +91,9 @@ POOLED_CSV_COLUMNS = (
 
 def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     """Every file of a pooled folder, as ``{name: bytes}``."""
-    from techeval.pooling.figures import draw_forest_plots
-    from techeval.pooling.report import pooled_report_context, render_markdown
     from techeval.report import render_context
+    from techeval.report.pooled import pooled_report_context, render_markdown
+    from techeval.report.pooled_figures import draw_forest_plots
 
     text = canonical_json(document)
     context = pooled_report_context(document)
@@ -121,10 +109,11 @@ def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
 
 def trend_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     """Every file of a trend folder, as ``{name: bytes}``."""
-    from techeval.pooling.figures import draw_trend_plots
-    from techeval.pooling.report import render_markdown
-    from techeval.pooling.trend import TREND_CSV_COLUMNS, trend_report_context, trend_table
+    from techeval.pooling.trend import TREND_CSV_COLUMNS, trend_table
     from techeval.report import render_context
+    from techeval.report.pooled import render_markdown
+    from techeval.report.pooled_figures import draw_trend_plots
+    from techeval.report.trend import trend_report_context
 
     text = canonical_json(document)
     context = trend_report_context(document)

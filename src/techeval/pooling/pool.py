@@ -18,7 +18,8 @@ Rules
   delta-method standard error the runner reports) and back-transformed.
 * Disclosure control carries through: a suppressed row is never pooled and is shown as
   suppressed; a region's row resting on fewer cases than the strictest ``min_cell`` of
-  all files is suppressed here too. Every pooled number is a function of published
+  all files (:func:`techeval.results.disclosure.rests_on_too_few`, the runner's rule)
+  is suppressed here too. Every pooled number is a function of published
   numbers only, so it cannot reveal a withheld one.
 """
 
@@ -35,19 +36,18 @@ from typing import Any
 from techeval._version import __version__
 from techeval.errors import ArgumentError
 from techeval.pooling.meta import TAU2_METHODS, random_effects
-from techeval.results import canonical_value
+from techeval.results import ROW_KEY, canonical_value, row_key
+from techeval.results.disclosure import rests_on_too_few
 
 __all__ = [
     "ADDITIVE_SCALES",
     "LOG_SCALES",
     "MIN_STUDIES",
     "POOLED_SCHEMA",
-    "ROW_KEY",
     "ResultFile",
     "check_compatible",
     "pool_results",
     "read_result_file",
-    "row_key",
 ]
 
 POOLED_SCHEMA = "techeval.pooled/1"
@@ -64,26 +64,8 @@ LOG_SCALES = frozenset({"risk_ratio", "odds_ratio", "rate_ratio"})
 #: five studies unreliable).
 MIN_STUDIES = 5
 
-#: The fields that identify "the same quantity" across result files.
-ROW_KEY = (
-    "technique",
-    "family",
-    "estimator",
-    "outcome",
-    "measure",
-    "scale",
-    "estimand",
-    "method",
-    "subgroup",
-)
-
 #: Settings that must agree across files for their estimates to mean the same thing.
 _MUST_AGREE = ("ci_level", "comparator", "covariates", "currency")
-
-
-def row_key(row: Mapping[str, Any]) -> tuple:
-    """The identity of a result row across files (technique, measure, case type...)."""
-    return tuple(row.get(field) for field in ROW_KEY)
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -134,7 +116,8 @@ def read_result_file(path: str | Path, label: str | None = None) -> ResultFile:
     Raises
     ------
     ArgumentError
-        If the file is missing, not JSON, or not a techeval result file.
+        If the file is missing, not JSON, not a techeval result file, or its settings do
+        not record ``min_cell``, ``ci_level`` and ``currency``.
     """
     path = Path(path)
     if path.is_dir():
@@ -163,12 +146,36 @@ def read_result_file(path: str | Path, label: str | None = None) -> ResultFile:
     for key in ("protocol", "settings", "results", "data"):
         if not isinstance(document.get(key), dict | list):
             raise ArgumentError(f"the result file has no {key!r} section", where=str(path))
+    _check_settings(document["settings"], path)
     chosen = default_label(path) if label is None else label.strip()
     if not chosen:
         raise ArgumentError("a region label may not be empty", where=str(path))
     return ResultFile(
         label=chosen, path=path, sha256=hashlib.sha256(raw).hexdigest(), document=document
     )
+
+
+def _check_settings(settings: Any, path: Path) -> None:
+    """Refuse a result file whose settings lack what pooling reads (the runner writes all)."""
+    if not isinstance(settings, dict):
+        raise ArgumentError("the result file's 'settings' is not a mapping", where=str(path))
+    min_cell, ci_level, currency = (settings.get(k) for k in ("min_cell", "ci_level", "currency"))
+    problems = []
+    if not (isinstance(min_cell, int) and not isinstance(min_cell, bool) and min_cell >= 1):
+        problems.append(f"min_cell {min_cell!r} (a whole number of cases, at least 1)")
+    if not (
+        isinstance(ci_level, int | float) and not isinstance(ci_level, bool) and 0 < ci_level < 1
+    ):
+        problems.append(f"ci_level {ci_level!r} (a level between 0 and 1)")
+    if not (isinstance(currency, str) and currency):
+        problems.append(f"currency {currency!r} (a currency code)")
+    if problems:
+        raise ArgumentError(
+            "the result file's settings do not record " + "; ".join(problems),
+            where=str(path),
+            hint="Pool the result.json files that `techeval run` writes: they always record "
+            "min_cell, ci_level and currency",
+        )
 
 
 def read_result_files(
@@ -196,9 +203,10 @@ def check_compatible(
     Raises
     ------
     ArgumentError
-        Fewer than ``minimum`` files, repeated labels, the same case data twice, different
-        protocols or protocol versions, or different confidence levels, comparators,
-        covariates or currencies — naming the files concerned.
+        Fewer than ``minimum`` files, settings without ``min_cell``, ``ci_level`` or
+        ``currency``, repeated labels, the same case data twice, different protocols or
+        protocol versions, or different confidence levels, comparators, covariates or
+        currencies — naming the files concerned.
     """
     if len(files) < minimum:
         raise ArgumentError(
@@ -206,6 +214,8 @@ def check_compatible(
             f"(got {len(files)})",
             hint="Give the result.json of every region or period",
         )
+    for f in files:
+        _check_settings(f.document["settings"], f.path)
     by_label: dict[str, list[ResultFile]] = {}
     for f in files:
         by_label.setdefault(f.label, []).append(f)
@@ -255,7 +265,7 @@ def check_compatible(
             "(a local column mapping or comment?); check that the analysis settings are "
             "the same"
         )
-    min_cells = {f.document["settings"].get("min_cell") for f in files}
+    min_cells = {f.document["settings"]["min_cell"] for f in files}
     if len(min_cells) > 1:
         warnings.append(
             "the files used different disclosure thresholds; the strictest, "
@@ -289,12 +299,9 @@ def _region_entry(label: str, row: Mapping[str, Any] | None, min_cell: int) -> d
     }
     if row is None:
         return entry
-    counts = [row.get("n_treated"), row.get("n_control")]
-    if row.get("suppressed"):
-        entry["status"] = "suppressed"
-        return entry
-    if any(isinstance(n, int) and n < min_cell for n in counts):
-        # rests on fewer cases than the strictest threshold among the files pooled
+    # a withheld row, or one resting on fewer cases than the strictest threshold among
+    # the files pooled (the runner's own rule)
+    if row.get("suppressed") or rests_on_too_few(row, min_cell):
         entry["status"] = "suppressed"
         return entry
     estimate, std_error = row.get("estimate"), row.get("std_error")
@@ -484,8 +491,8 @@ def pool_results(
     ordered = sorted(files, key=lambda f: f.label)
     first = ordered[0].document
     settings = first["settings"]
-    ci_level = float(settings.get("ci_level", 0.95))
-    min_cell = max(int(f.document["settings"].get("min_cell", 1)) for f in ordered)
+    ci_level = float(settings["ci_level"])
+    min_cell = max(int(f.document["settings"]["min_cell"]) for f in ordered)
     rows_by_file: list[dict[tuple, Mapping[str, Any]]] = []
     keys: dict[tuple, None] = {}
     for f in ordered:
@@ -543,7 +550,7 @@ def pool_results(
             "prediction_interval": "t_{k-2} (Higgins, Thompson & Spiegelhalter 2009)",
             "min_cell": min_cell,
             "min_studies": min_studies,
-            "currency": settings.get("currency"),
+            "currency": settings["currency"],
             "comparator": settings.get("comparator"),
             "covariates": settings.get("covariates"),
             "techniques": settings.get("techniques"),

@@ -4,9 +4,11 @@ Assessments repeated on a standard basis show trends and the impact of new initi
 (A/CONF.213/15, paras 33 and 60). This module orders result files by period, follows
 every effect across periods, tests for change by a random-effects meta-regression of
 the estimates on the period's mid-year (:func:`techeval.pooling.meta.meta_regression`)
-and, given the protocol, sets planned figures beside the actual ones and flags in words
-any departure beyond a threshold — the witness-protection programme that was planned
-for 25–50 witnesses a year and took in some 340 a year (para 43) is the example.
+and, given the protocol, sets planned figures beside the actual ones and flags any
+departure beyond a threshold — the witness-protection programme that was planned for
+25–50 witnesses a year and took in some 340 a year (para 43) is the example. The words
+(the plan sentences recorded in ``trend.json``, the report and the terminal summary)
+are :mod:`techeval.report.trend`'s; this module computes only numbers.
 
 It reads only result files (and the protocol for the plan), never case records, and
 carries disclosure control through as pooling does: a withheld estimate is shown as
@@ -28,15 +30,15 @@ from techeval.errors import ArgumentError
 from techeval.pooling.meta import meta_regression, random_effects
 from techeval.pooling.pool import (
     LOG_SCALES,
-    ROW_KEY,
     ResultFile,
     _region_entry,
     check_compatible,
     is_poolable,
     read_result_file,
-    row_key,
 )
-from techeval.results import canonical_value
+from techeval.report.trend import plan_sentence
+from techeval.results import ROW_KEY, canonical_value, row_key
+from techeval.results.disclosure import rests_on_too_few
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -45,9 +47,7 @@ __all__ = [
     "parse_period",
     "plan_versus_actual",
     "trend_from_files",
-    "trend_report_context",
     "trend_results",
-    "trend_summary_lines",
     "trend_table",
 ]
 
@@ -141,16 +141,6 @@ def _planned_figures(protocol, threshold: float | None) -> list[dict[str, Any]]:
     return figures
 
 
-def _plan_words(low: float, high: float, unit: str) -> str:
-    from techeval.report import text as tx
-
-    def shown(value: float) -> str:
-        return f"{value:,.0f}" if float(value).is_integer() else tx.fmt_number(value, 3)
-
-    plan = shown(low) if low == high else f"{shown(low)}–{shown(high)}"
-    return f"{plan} {unit}".strip()
-
-
 def plan_versus_actual(
     figure: Mapping[str, Any],
     period: str,
@@ -178,20 +168,14 @@ def plan_versus_actual(
         ``period``, ``actual``, ``ratio_to_plan`` (actual over the nearest planned
         figure), ``departure`` (share beyond the planned range, 0 inside it),
         ``direction`` (``above``, ``below``, ``within``, ``withheld`` or ``absent``),
-        ``flagged`` and ``sentence``.
+        ``flagged`` and ``sentence`` (:func:`techeval.report.trend.plan_sentence`).
 
     Notes
     -----
     Above the plan, ``departure = actual / high - 1``; below it,
-    ``1 - actual / low``; flagged when ``departure > threshold``. For the witness
-    programme's intake the sentence is
-    :func:`techeval.synthesis.programme.plan_vs_actual`'s, which adds family members and
-    the implied cost at the plan's own cost per witness when the plan has a budget.
+    ``1 - actual / low``; flagged when ``departure > threshold``.
     """
-    from techeval.report import text as tx
-
     low, high = figure["planned_low"], figure["planned_high"]
-    plan_text = _plan_words(low, high, figure["unit"])
     out: dict[str, Any] = {
         "period": period,
         "actual": None,
@@ -200,73 +184,28 @@ def plan_versus_actual(
         "direction": "absent",
         "flagged": False,
     }
-    if row is None:
-        out["sentence"] = f"{period}: no {figure['measure'].replace('_', ' ')} in the result file."
-        return out
-    if row.get("suppressed") or not isinstance(row.get("estimate"), int | float):
-        out["direction"] = "withheld"
-        out["sentence"] = f"{period}: the actual figure is withheld (disclosure control)."
-        return out
-    actual = float(row["estimate"])
-    if actual > high:
-        direction, ratio, departure = "above", actual / high, actual / high - 1
-    elif actual < low:
-        direction = "below"
-        ratio = actual / low if low > 0 else math.nan
-        departure = 1 - actual / low if low > 0 else math.nan
-    else:
-        direction, ratio, departure = "within", actual / high if high > 0 else math.nan, 0.0
-    flagged = bool(math.isfinite(departure) and departure > figure["threshold"])
-    threshold_text = f"{100 * figure['threshold']:g}%"
-    if (
-        figure.get("annual_budget") is not None
-        or figure["measure"] == "witnesses_admitted_per_year"
+    if row is not None and (
+        row.get("suppressed") or not isinstance(row.get("estimate"), int | float)
     ):
-        from techeval.synthesis.programme import plan_vs_actual as programme_plan_vs_actual
-
-        family = (row.get("diagnostics") or {}).get("programme", {}).get("family_per_witness")
-        family_per_witness = float(family) if isinstance(family, int | float) else 0.0
-        comparison = programme_plan_vs_actual(
-            plan_witnesses_per_year=(low, high),
-            actual_witnesses=actual * years,
-            actual_family=actual * family_per_witness * years,
-            years=years,
-            plan_annual_budget=figure.get("annual_budget"),
-            currency=currency,
+        out["direction"] = "withheld"
+    elif row is not None:
+        actual = float(row["estimate"])
+        if actual > high:
+            direction, ratio, departure = "above", actual / high, actual / high - 1
+        elif actual < low:
+            direction = "below"
+            ratio = actual / low if low > 0 else math.nan
+            departure = 1 - actual / low if low > 0 else math.nan
+        else:
+            direction, ratio, departure = "within", actual / high if high > 0 else math.nan, 0.0
+        out.update(
+            actual=actual,
+            ratio_to_plan=ratio,
+            departure=departure,
+            direction=direction,
+            flagged=bool(math.isfinite(departure) and departure > figure["threshold"]),
         )
-        detail = comparison.sentence
-    else:
-        detail = (
-            f"The actual figure, {tx.fmt_number(actual, 3)} {figure['unit']}".rstrip()
-            + f", is {direction} the plan of {plan_text}"
-            + (
-                ""
-                if direction == "within"
-                else f" ({tx.fmt_ratio(ratio)} times the nearest planned figure)"
-            )
-            + "."
-        )
-    if flagged:
-        verdict = (
-            f"{period}: FLAGGED — {'over' if direction == 'above' else 'under'}run of "
-            f"{100 * departure:.0f}% beyond the plan ({plan_text}), more than the "
-            f"{threshold_text} threshold. "
-        )
-    elif direction == "within":
-        verdict = f"{period}: within the plan ({plan_text}). "
-    else:
-        verdict = (
-            f"{period}: {direction} the plan ({plan_text}) by {100 * departure:.0f}%, within "
-            f"the {threshold_text} threshold. "
-        )
-    out.update(
-        actual=actual,
-        ratio_to_plan=ratio,
-        departure=departure,
-        direction=direction,
-        flagged=flagged,
-        sentence=verdict + detail,
-    )
+    out["sentence"] = plan_sentence(figure, out, years=years, row=row, currency=currency)
     return out
 
 
@@ -434,9 +373,9 @@ def trend_results(
     ordered_periods = [periods[i] for i in order]
     first = ordered[0].document
     settings = first["settings"]
-    ci_level = float(settings.get("ci_level", 0.95))
-    min_cell = max(int(f.document["settings"].get("min_cell", 1)) for f in ordered)
-    currency = settings.get("currency") or "USD"
+    ci_level = float(settings["ci_level"])
+    min_cell = max(int(f.document["settings"]["min_cell"]) for f in ordered)
+    currency = settings["currency"]
     mappings: list[dict[tuple, Mapping[str, Any]]] = []
     keys: dict[tuple, None] = {}
     for f in ordered:
@@ -470,10 +409,8 @@ def trend_results(
                 ),
                 None,
             )
-            if row is not None and not row.get("suppressed"):
-                counts = [row.get("n_treated"), row.get("n_control")]
-                if any(isinstance(n, int) and 0 < n < min_cell for n in counts):
-                    row = {**row, "suppressed": True}
+            if row is not None and not row.get("suppressed") and rests_on_too_few(row, min_cell):
+                row = {**row, "suppressed": True}
             compared.append(plan_versus_actual(figure, label, end - start + 1, row, currency))
         plan_rows.append({**figure, "periods": compared})
     protocol = first["protocol"]
@@ -615,197 +552,3 @@ def trend_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         for period in trend["periods"]:
             rows.append({**key, **period, "ci_level": trend["ci_level"]})
     return rows
-
-
-def _describe_trend(row: Mapping[str, Any], currency: str) -> str:
-    from techeval.pooling.text import fmt_interval, fmt_p, fmt_value, quantity_phrase
-    from techeval.report import text as tx
-
-    technique = tx.technique_label(row["technique"])
-    phrase = quantity_phrase(row)
-    shown = "; ".join(
-        f"{p['period']}: {fmt_value(row, p['estimate'], currency, unit=False)}"
-        if p["status"] == "used"
-        else f"{p['period']}: {'withheld' if p['status'] == 'suppressed' else 'no estimate'}"
-        for p in row["periods"]
-    )
-    text = f"{technique}, effect on {phrase} by period ({shown})."
-    if row["slope_per_year"] is None:
-        return text + " Too few periods with an estimate to test for change."
-    if row["trend_on"] == "log":
-        factor = math.exp(row["slope_per_year"])
-        change = f"the ratio changed by a factor of {tx.fmt_number(factor, 3)} a year"
-        interval = (
-            f"{tx.fmt_number(math.exp(row['slope_ci_low']), 3)} to "
-            f"{tx.fmt_number(math.exp(row['slope_ci_high']), 3)}"
-        )
-    else:
-        change = f"the effect changed by {fmt_value(row, row['slope_per_year'], currency, unit=True)} a year"
-        interval = fmt_interval(row, row["slope_ci_low"], row["slope_ci_high"], currency)
-    level = f"{100 * float(row['ci_level']):g}%"
-    how = (
-        "meta-regression on period" if row["test"] == "meta_regression" else "two periods compared"
-    )
-    significant = row["slope_p_value"] < 1 - float(row["ci_level"])
-    verdict = "a clear change" if significant else "no clear change"
-    return (
-        text
-        + f" On average {change} ({level} CI {interval}; {fmt_p(row['slope_p_value'])}; {how}): {verdict}."
-    )
-
-
-def trend_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain data for a trend report, in the layout of :func:`~techeval.pooling.report.pooled_report_context`."""
-    from techeval.pooling.figures import figure_name
-    from techeval.pooling.text import fmt_interval, fmt_value, is_headline, quantity_title
-    from techeval.report import text as tx
-
-    settings = document["settings"]
-    currency = settings.get("currency") or "USD"
-    protocol = document["protocol"]
-    labels = [i["period"] for i in document["inputs"]]
-    flags = [
-        p["sentence"] for figure in document["plan"] for p in figure["periods"] if p["flagged"]
-    ]
-    summary = [
-        f"{len(labels)} assessment(s) with protocol {protocol['name']} {protocol['version']}, "
-        f"periods {', '.join(labels)}. Each effect is followed across periods and tested for "
-        "change by a random-effects meta-regression on the period's mid-year.",
-        *flags,
-        *[_describe_trend(r, currency) for r in document["trends"] if is_headline(r)],
-    ]
-    sections = []
-    if document["plan"]:
-        sections.append(
-            {
-                "title": "Plan versus actual",
-                "paragraphs": [p["sentence"] for f in document["plan"] for p in f["periods"]],
-                "tables": [
-                    {
-                        "title": "Planned and actual figures",
-                        "columns": [
-                            "measure",
-                            "period",
-                            "planned",
-                            "actual",
-                            "departure",
-                            "flagged",
-                        ],
-                        "rows": [
-                            {
-                                "measure": tx.measure_label(f["measure"]),
-                                "period": p["period"],
-                                "planned": _plan_words(
-                                    f["planned_low"], f["planned_high"], f["unit"]
-                                ),
-                                "actual": tx.fmt_number(p["actual"], 3)
-                                if p["actual"] is not None
-                                else "withheld"
-                                if p["direction"] == "withheld"
-                                else "—",
-                                "departure": f"{100 * p['departure']:.0f}% {p['direction']}"
-                                if p["departure"] is not None
-                                else "—",
-                                "flagged": "yes" if p["flagged"] else "no",
-                            }
-                            for f in document["plan"]
-                            for p in f["periods"]
-                        ],
-                    }
-                ],
-                "figures": [],
-            }
-        )
-    for technique in settings.get("techniques") or []:
-        rows = [r for r in document["trends"] if r["technique"] == technique and is_headline(r)]
-        if not rows:
-            continue
-        stem = figure_name("trend", technique)
-        sections.append(
-            {
-                "title": tx.technique_label(technique),
-                "paragraphs": [_describe_trend(r, currency) for r in rows],
-                "tables": [
-                    {
-                        "title": f"{quantity_title(r)} by period",
-                        "columns": ["period", "estimate", "confidence interval", "status"],
-                        "rows": [
-                            {
-                                "period": p["period"],
-                                "estimate": fmt_value(r, p["estimate"], currency)
-                                if p["status"] == "used"
-                                else "—",
-                                "confidence interval": fmt_interval(
-                                    r, p["ci_low"], p["ci_high"], currency
-                                )
-                                if p["status"] == "used"
-                                else "—",
-                                "status": {
-                                    "used": "used",
-                                    "suppressed": "withheld (disclosure control)",
-                                    "not_estimated": "not estimated",
-                                    "absent": "not in the file",
-                                }[p["status"]],
-                            }
-                            for p in r["periods"]
-                        ],
-                    }
-                    for r in rows
-                ],
-                "figures": [
-                    {
-                        "file": f"{stem}.png",
-                        "svg": f"{stem}.svg",
-                        "alt": f"Trend plot for {tx.technique_label(technique).lower()}: "
-                        + ". ".join(_describe_trend(r, currency) for r in rows),
-                        "caption": "Each period's estimate with its confidence interval; the "
-                        "dashed line is the fitted meta-regression on period.",
-                    }
-                ],
-            }
-        )
-    methods = [
-        "Each period's published estimate and standard error; periods placed at the "
-        "mid-year of their data. With three or more periods, a random-effects "
-        "meta-regression on the mid-year (between-period variance by restricted maximum "
-        "likelihood) tests for a linear change"
-        + (" with Knapp–Hartung intervals" if settings["ci_method"] == "hartung_knapp" else "")
-        + "; with two, the difference between them. Ratios are followed on the log scale. "
-        "Cochran's Q tests whether all periods share one value.",
-        "Plan versus actual: each planned figure from the protocol is set beside each "
-        "period's actual figure; a departure beyond the planned range of more than the "
-        "threshold is flagged.",
-        "Disclosure control carries through: a withheld estimate is shown as withheld and "
-        "never enters a test. No case records were read.",
-    ]
-    return {
-        "title": f"Assessments over time: {len(labels)} periods",
-        "subtitle": f"Protocol {protocol['name']} {protocol['version']}; periods: {', '.join(labels)}; techeval {document['techeval_version']}",
-        "summary": summary,
-        "sections": sections,
-        "methods": methods,
-        "sources": [
-            "Twelfth United Nations Congress on Crime Prevention and Criminal Justice, "
-            "Workshop 4: background paper A/CONF.213/15, paras 33 and 60 (standard, periodic "
-            "assessments) and para 43 (the witness-protection programme planned for 25–50 "
-            "witnesses a year that took in more than 4,400 witnesses and 8,000 family "
-            "members in its first 13 years)."
-        ],
-        "warnings": list(document.get("warnings") or []),
-    }
-
-
-def trend_summary_lines(document: Mapping[str, Any]) -> list[str]:
-    """A few lines for the terminal: flagged departures from plan, headline trends, warnings."""
-    from techeval.pooling.text import is_headline
-
-    currency = document["settings"].get("currency") or "USD"
-    protocol = document["protocol"]
-    lines = [
-        f"{protocol['name']} {protocol['version']}: periods "
-        + ", ".join(i["period"] for i in document["inputs"])
-    ]
-    lines += [p["sentence"] for f in document["plan"] for p in f["periods"] if p["flagged"]]
-    lines += [_describe_trend(r, currency) for r in document["trends"] if is_headline(r)]
-    lines += [f"warning: {w}" for w in document.get("warnings") or []]
-    return lines

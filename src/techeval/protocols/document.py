@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from techeval.estimators.registry import get_estimator
-from techeval.protocols.disclosure import scrub_text
 from techeval.results import EffectResult
+from techeval.results.disclosure import scrub_text
 
 __all__ = [
     "KEPT_DIAGNOSTICS",

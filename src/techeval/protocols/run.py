@@ -24,7 +24,6 @@ import pandas as pd
 
 from techeval._version import __version__
 from techeval.errors import ArgumentError
-from techeval.protocols.disclosure import apply_disclosure_control, scrub_text
 from techeval.protocols.document import (
     RESULT_SCHEMA,
     RunOutcome,
@@ -41,6 +40,7 @@ from techeval.protocols.model import LoadedProtocol, load_protocol
 from techeval.protocols.plan import check_columns, inference_for_size, label, plan_tasks
 from techeval.protocols.write import write_outputs
 from techeval.results import EffectResult, canonical_value
+from techeval.results.disclosure import apply_disclosure_control, scrub_text
 from techeval.synthesis import synthesise
 from techeval.synthesis.grades import grade_techniques
 
@@ -94,7 +94,7 @@ def run_protocol(
     comparison cases (:func:`techeval.cases.comparison_frame`,
     :func:`techeval.protocols.execute.execute`); synthesise
     (:func:`techeval.synthesis.synthesise`: the witness-protection programme model);
-    disclosure control (:mod:`techeval.protocols.disclosure`); evidence grades
+    disclosure control (:mod:`techeval.results.disclosure`); evidence grades
     (:mod:`techeval.synthesis.grades`); the result document
     (:mod:`techeval.protocols.document`). An estimator that cannot estimate from these
     data (e.g. no events in one arm) adds a warning to the result, never a number.

@@ -1,39 +1,26 @@
-"""The result row every estimator produces, and the long results table.
+"""The result row every estimator produces.
 
 A result is a value: a frozen dataclass with explicit field names (as in statsmodels'
 result classes and pingouin's tidy outputs). Many results concatenate into one long,
-tidy table that the synthesis step and the reports read; nothing downstream
-recomputes a statistic.
+tidy table (:func:`techeval.results.table.results_frame`) that the synthesis step and
+the reports read; nothing downstream recomputes a statistic.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
 
-#: The columns of the long results table, in order.
-RESULT_COLUMNS = (
-    "technique",
-    "family",
-    "outcome",
-    "measure",
-    "scale",
-    "estimand",
-    "method",
-    "subgroup",
-    "estimate",
-    "std_error",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "n_treated",
-    "n_control",
-    "suppressed",
-)
+from techeval.results.table import results_frame
+
+__all__ = ["INTERVAL_FIELDS", "EffectResult"]
+
+#: The numbers of a row that an interval gives (``nan`` where not defined).
+INTERVAL_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value")
 
 
 @dataclass(frozen=True)
@@ -107,6 +94,39 @@ class EffectResult:
     diagnostics: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     warnings: tuple[str, ...] = ()
 
+    @classmethod
+    def from_interval(cls, interval: Any = None, /, **fields: Any) -> EffectResult:
+        """A row from an interval and its labels, numbers not given left ``nan``.
+
+        Parameters
+        ----------
+        interval
+            Any object with ``estimate``, ``std_error``, ``ci_low``, ``ci_high`` and
+            ``p_value`` attributes (e.g. :class:`techeval.inference.Interval`), or
+            ``None`` when the row has no interval.
+        **fields
+            The other fields of the row (``technique``, ``outcome``, ``measure``,
+            ``scale``, ``estimand``, ``method``, ``n_treated``, ``n_control``, ...). A
+            number given here wins over the interval's (e.g. ``estimate=`` for a
+            descriptive row without an interval).
+
+        Returns
+        -------
+        EffectResult
+            ``std_error``, ``ci_low``, ``ci_high`` and ``p_value`` (and ``estimate``)
+            are ``nan`` where neither the interval nor ``fields`` gives them.
+
+        Examples
+        --------
+        >>> row = EffectResult.from_interval(
+        ...     None, technique="t", outcome="y", measure="y", scale="mean",
+        ...     estimand=None, method="mean", estimate=2.5, n_treated=40, n_control=0)
+        >>> row.estimate, math.isnan(row.std_error)
+        (2.5, True)
+        """
+        numbers = {name: getattr(interval, name, math.nan) for name in INTERVAL_FIELDS}
+        return cls(**{**numbers, **fields})
+
     def to_dict(self) -> dict[str, Any]:
         """All fields as a plain dictionary (diagnostics included)."""
         out = asdict(self)
@@ -115,80 +135,10 @@ class EffectResult:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One tidy row with the columns of :data:`RESULT_COLUMNS`."""
+        """One tidy row with the columns of :data:`~techeval.results.table.RESULT_COLUMNS`."""
         return results_frame([self])
 
     @property
     def is_finite(self) -> bool:
         """Whether estimate and interval are finite numbers."""
         return all(math.isfinite(v) for v in (self.estimate, self.ci_low, self.ci_high))
-
-
-_SCALAR_FIELDS = tuple(f.name for f in fields(EffectResult) if f.name not in ("diagnostics",))
-
-
-def results_frame(results: Iterable[EffectResult]) -> pd.DataFrame:
-    """Concatenate results into the long, tidy results table.
-
-    The table has the columns of :data:`RESULT_COLUMNS` first, then ``ci_level`` and
-    ``warnings`` (joined by ``"; "``). Diagnostics stay on the result objects.
-    """
-    rows = []
-    for result in results:
-        row = {name: getattr(result, name) for name in _SCALAR_FIELDS}
-        row["warnings"] = "; ".join(result.warnings)
-        rows.append(row)
-    columns = list(RESULT_COLUMNS) + ["ci_level", "warnings"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-#: Significant digits kept for floats in canonical JSON: far beyond any reported
-#: precision, yet deaf to last-bit differences from summation order.
-CANONICAL_DIGITS = 12
-
-
-def canonical_value(value: Any) -> Any:
-    """A JSON-ready copy of ``value`` with floats rounded to :data:`CANONICAL_DIGITS`.
-
-    Non-finite floats become ``None`` (JSON has no NaN); numpy scalars become Python
-    numbers; tuples become lists; mapping keys become strings.
-    """
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): canonical_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [canonical_value(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        return canonical_value(value.item())
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        rounded = float(f"{value:.{CANONICAL_DIGITS}g}")
-        return 0.0 if rounded == 0 else rounded
-    if value is pd.NA:
-        return None
-    raise TypeError(f"{type(value).__name__} is not JSON-compatible")
-
-
-def canonical_json(value: Any) -> str:
-    """Canonical JSON text: sorted keys, fixed float precision, UTF-8, newline at end.
-
-    The same value always gives the same bytes, so result files from the same data,
-    protocol and seed can be compared byte for byte.
-    """
-    import json
-
-    return (
-        json.dumps(
-            canonical_value(value),
-            sort_keys=True,
-            ensure_ascii=False,
-            indent=1,
-            separators=(",", ": "),
-            allow_nan=False,
-        )
-        + "\n"
-    )

@@ -8,7 +8,8 @@ Rules (applied to every result row and every frame cell before anything is writt
    disclosive too (it says that *no* case of a kind used a technique), unless it is
    *structural*: a descriptive row about one arm only (``estimand`` is ``None`` and
    exactly one of the two counts is zero by construction, e.g. the collateral-intrusion
-   share among cases that used electronic surveillance).
+   share among cases that used electronic surveillance). :func:`rests_on_too_few` is
+   this rule for one row; pooling and trends apply it to the rows they read.
 2. **Secondary suppression.** Subgroup rows of one partition (``offence=...`` levels of
    the same estimate) add up to the overall row. If exactly one level is suppressed,
    the next-smallest level is suppressed too, so that the withheld value cannot be
@@ -37,17 +38,20 @@ Wiley, ch. 4 and 5).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 
-from techeval.results import EffectResult
+from techeval.results.row import EffectResult
 
 __all__ = [
     "apply_disclosure_control",
+    "rests_on_too_few",
     "row_counts",
     "scrub_text",
     "suppress",
@@ -57,22 +61,76 @@ __all__ = [
 _NAN = math.nan
 
 
-def row_counts(result: EffectResult) -> list[int]:
+def row_counts(row: EffectResult | Mapping[str, Any]) -> list[Any]:
     """The case counts a row rests on, structural zeros left out.
+
+    Parameters
+    ----------
+    row
+        An :class:`~techeval.results.EffectResult` or a row of ``result.json`` (a
+        mapping with the same field names).
 
     Returns
     -------
-    list of int
+    list
         ``n_treated`` and ``n_control`` (a zero is left out when the row describes one
         arm only: ``estimand`` is ``None`` and exactly one count is zero), plus
-        ``diagnostics["n_cases"]`` when it is an integer.
+        ``diagnostics["n_cases"]`` when it is an integer. A count a mapping leaves out
+        or writes as ``null`` (a withheld row) is listed as ``None``.
     """
-    one_arm = result.estimand is None and (result.n_treated == 0) != (result.n_control == 0)
-    counts = [n for n in (result.n_treated, result.n_control) if not (one_arm and n == 0)]
-    n_cases = result.diagnostics.get("n_cases") if result.diagnostics else None
+    if isinstance(row, EffectResult):
+        estimand, n_treated, n_control = row.estimand, row.n_treated, row.n_control
+        diagnostics = row.diagnostics
+    else:
+        estimand, n_treated, n_control = (
+            row.get("estimand"),
+            row.get("n_treated"),
+            row.get("n_control"),
+        )
+        diagnostics = row.get("diagnostics")
+    one_arm = estimand is None and (n_treated == 0) != (n_control == 0)
+    counts = [n for n in (n_treated, n_control) if not (one_arm and n == 0)]
+    n_cases = diagnostics.get("n_cases") if diagnostics else None
     if isinstance(n_cases, int) and not isinstance(n_cases, bool):
         counts.append(n_cases)
     return counts
+
+
+def rests_on_too_few(row: EffectResult | Mapping[str, Any], min_cell: int) -> bool:
+    """Whether a row rests on fewer than ``min_cell`` cases in a group it compares.
+
+    This is the threshold rule (rule 1 of this module) for one row: the runner applies
+    it to every row it writes, and pooling and trends to every row they read from a
+    result file.
+
+    Parameters
+    ----------
+    row
+        An :class:`~techeval.results.EffectResult` or a row of ``result.json``.
+    min_cell
+        The fewest distinct cases a published number may rest on.
+
+    Returns
+    -------
+    bool
+        ``True`` when any count of :func:`row_counts` is below ``min_cell`` (a zero
+        that is not structural included), when a count is missing or not a number
+        (it cannot be shown to be large enough), or when the row has no count at all.
+
+    Examples
+    --------
+    >>> rests_on_too_few({"estimand": "ATE", "n_treated": 9, "n_control": 300}, 10)
+    True
+    >>> rests_on_too_few({"estimand": None, "n_treated": 40, "n_control": 0}, 10)
+    False
+    """
+    counts = row_counts(row)
+    return not counts or any(not _is_count(n) or n < min_cell for n in counts)
+
+
+def _is_count(value: Any) -> bool:
+    # numbers.Real takes numpy integers too; None (a withheld count) and nan do not pass
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def suppress(result: EffectResult, reason: str) -> EffectResult:
@@ -144,9 +202,8 @@ def apply_disclosure_control(
     True
     """
     rows = list(results)
-    withheld = [any(n < min_cell for n in row_counts(row)) or not row_counts(row) for row in rows]
     for i, row in enumerate(rows):
-        if withheld[i] and not row.suppressed:
+        if not row.suppressed and rests_on_too_few(row, min_cell):
             rows[i] = suppress(row, f"rests on fewer than {min_cell} cases in a group it compares")
 
     # secondary suppression within each partition of subgroup rows

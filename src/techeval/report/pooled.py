@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from techeval.pooling.figures import figure_name
-from techeval.pooling.meta import TAU2_METHODS
-from techeval.pooling.text import (
+from techeval.report import text as tx
+from techeval.report.pooled_figures import figure_name
+from techeval.report.pooled_text import (
     fmt_interval,
     fmt_p,
     fmt_value,
@@ -23,7 +23,6 @@ from techeval.pooling.text import (
     quantity_title,
     variation_words,
 )
-from techeval.report import text as tx
 
 __all__ = ["describe_pooled", "pooled_report_context", "render_markdown"]
 
@@ -32,6 +31,15 @@ _STATUS_WORDS = {
     "suppressed": "withheld (disclosure control)",
     "not_estimated": "not estimated",
     "absent": "not in the file",
+}
+
+#: How the methods paragraph names each between-region variance estimator, by the names
+#: of :data:`techeval.pooling.meta.TAU2_METHODS` (the report may not import pooling/,
+#: which imports the report; a test keeps the two in step).
+TAU2_WORDS = {
+    "reml": "restricted maximum likelihood (REML)",
+    "dl": "DerSimonian–Laird",
+    "pm": "Paule–Mandel",
 }
 
 _SOURCES = (
@@ -53,7 +61,7 @@ def _ci_words(document: Mapping[str, Any]) -> str:
 
 def describe_pooled(row: Mapping[str, Any], document: Mapping[str, Any]) -> str:
     """One pooled quantity in plain words: average effect, spread, what a new region can expect."""
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     technique = tx.technique_label(row["technique"])
     phrase = quantity_phrase(row)
     where = f" in {tx.subgroup_phrase(row['subgroup'])}" if row.get("subgroup") else ""
@@ -188,7 +196,7 @@ def pooled_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
         are plain strings, lists and dicts.
     """
     settings = document["settings"]
-    currency = settings.get("currency") or "USD"
+    currency = settings["currency"]
     protocol = document["protocol"]
     labels = [i["label"] for i in document["inputs"]]
     pooled = document["pooled"]
@@ -301,7 +309,7 @@ def pooled_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
     methods = [
         "Random-effects meta-analysis of each region's published estimate and standard "
         "error. Between-region variance τ² by "
-        f"{TAU2_METHODS[settings['tau2_method']]}; "
+        f"{TAU2_WORDS[settings['tau2_method']]}; "
         + (
             f"{level} confidence intervals by the Hartung–Knapp method (t distribution on "
             "k − 1 degrees of freedom, scale estimated from the data)."
@@ -380,7 +388,7 @@ def render_markdown(context: Mapping[str, Any]) -> str:
 
 def summary_lines(document: Mapping[str, Any]) -> list[str]:
     """A few lines for the terminal: the pooled headline effects and the warnings."""
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     protocol = document["protocol"]
     lines = [
         f"{protocol['name']} {protocol['version']}: {len(document['inputs'])} regions "

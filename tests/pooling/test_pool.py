@@ -15,7 +15,7 @@ from techeval.errors import ArgumentError
 from techeval.pooling.meta import random_effects
 from techeval.pooling.output import pooled_files, write_folder
 from techeval.pooling.pool import ResultFile, pool_files, pool_results, read_result_file
-from techeval.pooling.report import pooled_report_context, render_markdown
+from techeval.report.pooled import pooled_report_context, render_markdown
 from techeval.results import canonical_json
 
 # ---- hand-made result files (the result.json contract, docs/result-schema.md) -------------
@@ -235,6 +235,36 @@ def test_a_stricter_threshold_in_one_file_withholds_small_cells_everywhere(tmp_p
     assert "| east | — | — | — | withheld (disclosure control) |" in markdown
 
 
+@pytest.mark.parametrize(
+    "small",
+    [
+        {"n_treated": 9},  # a file that published a cell below the threshold
+        {"n_control": 0},  # a zero count in an effect is disclosive
+        {"diagnostics": {"n_cases": 7}},  # the estimator's own case count
+    ],
+    ids=["nine-treated", "zero-control", "n-cases"],
+)
+def test_a_region_cell_of_fewer_than_min_cell_cases_is_not_published(tmp_path, small):
+    distinctive = 0.0913572468  # a value that must not appear in the pooled outputs
+    rows = {
+        region: [_row("undercover", "conviction", "risk_difference", *RD[region])] for region in RD
+    }
+    rows["east"] = [{**_row("undercover", "conviction", "risk_difference", distinctive, 0.02),
+                     **small}]  # fmt: skip
+    paths = [_write(tmp_path / "in", r, _document(f"d-{r}", rows[r])) for r in RD]
+    document = pool_files(paths)
+    row = _find(document, "risk_difference")
+    east = next(r for r in row["regions"] if r["label"] == "east")
+    assert east["status"] == "suppressed" and east["estimate"] is None
+    assert row["k"] == 4 and row["k_suppressed"] == 1
+    labels = [r for r in sorted(RD) if r != "east"]
+    reference = random_effects([RD[r][0] for r in labels], [RD[r][1] ** 2 for r in labels])
+    assert row["estimate"] == pytest.approx(reference.estimate, rel=1e-10)
+    for name, data in pooled_files(document).items():
+        if name.endswith((".json", ".csv", ".md")):
+            assert b"0.0913572" not in data, name
+
+
 # ---- refusals ------------------------------------------------------------------------------
 
 
@@ -275,6 +305,26 @@ def test_same_data_twice_repeated_labels_and_single_files_are_refused(tmp_path, 
         pool_files(region_files[:1])
     with pytest.raises(ArgumentError, match="unknown tau"):
         pool_files(region_files, tau2_method="hs")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("min_cell", None), ("min_cell", 0), ("ci_level", None), ("ci_level", 95), ("currency", "")],
+)
+def test_settings_pooling_reads_are_never_assumed(tmp_path, region_files, setting, value):
+    document = _document("data-odd", _rows("north"))
+    if value is None:
+        del document["settings"][setting]
+    else:
+        document["settings"][setting] = value
+    odd = _write(tmp_path, "odd", document)
+    with pytest.raises(ArgumentError, match=setting) as raised:
+        pool_files([region_files[0], odd])
+    assert "odd" in str(raised.value)
+    in_memory = ResultFile("odd", odd, "0" * 64, document)
+    first = read_result_file(region_files[0])
+    with pytest.raises(ArgumentError, match=setting):
+        pool_results([first, in_memory])
 
 
 def test_files_that_are_not_result_files_are_refused(tmp_path):
@@ -476,3 +526,10 @@ def test_region_documents_can_be_pooled_in_memory():
     assert (
         _find(moved, "risk_difference")["estimate"] > _find(document, "risk_difference")["estimate"]
     )
+
+
+def test_the_report_names_every_between_region_variance_estimator():
+    from techeval.pooling.meta import TAU2_METHODS
+    from techeval.report.pooled import TAU2_WORDS
+
+    assert TAU2_WORDS == TAU2_METHODS

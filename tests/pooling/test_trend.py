@@ -9,8 +9,9 @@ from techeval.cli import main
 from techeval.errors import ArgumentError, ProtocolError
 from techeval.pooling.meta import meta_regression
 from techeval.pooling.output import trend_files
-from techeval.pooling.trend import parse_period, trend_from_files, trend_report_context
+from techeval.pooling.trend import parse_period, trend_from_files
 from techeval.protocols.model import protocol_from_mapping
+from techeval.report.trend import trend_report_context
 from techeval.results import canonical_json
 
 from .test_pool import _document, _row, _write
@@ -94,6 +95,29 @@ def test_intake_within_the_plan_is_not_flagged_and_threshold_is_respected(tmp_pa
         threshold=0.1,
     )
     assert strict["plan"][0]["periods"][1]["flagged"]
+
+
+@pytest.mark.parametrize(
+    ("counts", "withheld"),
+    [
+        ({"n_treated": 500, "n_control": 0}, False),  # one arm: a structural zero
+        ({"n_treated": 5, "n_control": 0}, True),
+        ({"n_treated": 0, "n_control": 0}, True),  # no structural zero: disclosive
+        ({"diagnostics": {"n_cases": 3}}, True),  # the estimator's own case count
+    ],
+    ids=["structural-zero", "five", "both-zero", "n-cases"],
+)
+def test_the_actual_figure_follows_the_runners_threshold_rule(tmp_path, counts, withheld):
+    document = _witness_document("a", 340.0, 1.5)
+    document["results"] = [{**document["results"][0], **counts}]
+    path = _write(tmp_path, "a", document)
+    trend = trend_from_files([path], periods=["1971-1983"], protocol="witness-protection-v1")
+    (period,) = trend["plan"][0]["periods"]
+    assert (period["direction"] == "withheld") is withheld
+    assert (period["actual"] is None) is withheld
+    if withheld:
+        assert "withheld (disclosure control)" in period["sentence"]
+        assert "338" not in canonical_json(trend)
 
 
 def test_a_protocol_plan_section_flags_other_figures(tmp_path):

@@ -2,15 +2,18 @@
 
 import math
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from techeval.protocols.disclosure import (
+from techeval.results import EffectResult, canonical_value
+from techeval.results.disclosure import (
     apply_disclosure_control,
+    rests_on_too_few,
     row_counts,
     scrub_text,
     suppress_frame,
 )
-from techeval.results import EffectResult
 
 
 def _row(n_treated, n_control, subgroup=None, estimand="ATE", **changes):
@@ -66,6 +69,63 @@ def test_zero_counts_are_disclosive_unless_structural():
 def test_diagnostic_case_count_is_checked():
     row = _row(0, 400, estimand=None, diagnostics={"n_cases": 7})
     assert apply_disclosure_control([row], min_cell=10)[0].suppressed
+
+
+# ---- the one predicate, on both kinds of row -----------------------------------------------
+
+# (n_treated, n_control, estimand, diagnostics) -> rests on fewer than 10 cases
+THRESHOLD_CASES = [
+    ((10, 500, "ATE", {}), False),
+    ((9, 500, "ATE", {}), True),
+    ((500, 9, "ATT", {}), True),
+    ((400, 0, "ATE", {}), True),  # a zero in an effect is disclosive
+    ((400, 0, None, {}), False),  # structural: a descriptive row about one arm
+    ((0, 400, None, {}), False),
+    ((0, 0, None, {}), True),  # both zero is no structural zero
+    ((5, 0, None, {}), True),
+    ((0, 400, None, {"n_cases": 7}), True),  # the estimator's own case count
+    ((0, 400, None, {"n_cases": 10}), False),
+    ((np.int64(9), np.int64(500), "ATE", {}), True),
+    ((np.int64(10), np.int64(500), "ATE", {}), False),
+]
+
+
+@pytest.mark.parametrize(("counts", "expected"), THRESHOLD_CASES)
+def test_rests_on_too_few_on_a_result_row(counts, expected):
+    n_treated, n_control, estimand, diagnostics = counts
+    row = _row(n_treated, n_control, estimand=estimand, diagnostics=diagnostics)
+    assert rests_on_too_few(row, 10) is expected
+
+
+@pytest.mark.parametrize(("counts", "expected"), THRESHOLD_CASES)
+def test_rests_on_too_few_on_a_result_json_row_agrees(counts, expected):
+    n_treated, n_control, estimand, diagnostics = counts
+    row = _row(n_treated, n_control, estimand=estimand, diagnostics=diagnostics)
+    as_written = canonical_value(row.to_dict())  # a row as result.json holds it
+    assert rests_on_too_few(as_written, 10) is expected
+
+
+def test_the_runner_withholds_exactly_the_rows_the_predicate_names():
+    rows = [
+        _row(n_treated, n_control, estimand=estimand, diagnostics=diagnostics)
+        for (n_treated, n_control, estimand, diagnostics), _ in THRESHOLD_CASES
+    ]
+    published = apply_disclosure_control(rows, min_cell=10)
+    assert [r.suppressed for r in published] == [rests_on_too_few(r, 10) for r in rows]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"estimand": "ATE", "n_treated": None, "n_control": None},  # a withheld row
+        {"estimand": "ATE", "n_treated": 400},  # a count left out
+        {"estimand": "ATE", "n_treated": 400, "n_control": "many"},
+        {"estimand": "ATE", "n_treated": 400, "n_control": math.nan},
+        {"estimand": None},
+    ],
+)
+def test_a_result_json_row_without_usable_counts_rests_on_too_few(row):
+    assert rests_on_too_few(row, 10)
 
 
 def test_secondary_suppression_protects_a_lone_suppressed_level():

@@ -78,3 +78,31 @@ def test_canonical_json_refuses_objects():
 
     with pytest.raises(TypeError):
         canonical_json({"x": object()})
+
+
+def test_table_columns_start_with_the_row_key():
+    from techeval.results import ROW_KEY
+
+    assert RESULT_COLUMNS[: len(ROW_KEY)] == ROW_KEY
+    frame = make_result(estimator="outcome.aipw").to_frame()
+    assert frame.loc[0, "estimator"] == "outcome.aipw"
+
+
+def test_from_interval_fills_the_numbers_and_leaves_the_rest_nan():
+    from techeval.inference import Interval
+
+    labels = dict(
+        technique="undercover",
+        outcome="conviction",
+        measure="conviction",
+        scale="risk_difference",
+        estimand="ATE",
+        method="aipw",
+        n_treated=400,
+        n_control=1600,
+    )
+    row = EffectResult.from_interval(Interval(0.08, 0.01, 0.06, 0.10, 1e-4), **labels)
+    assert row == make_result()
+    bare = EffectResult.from_interval(None, estimate=3.0, **labels)
+    assert bare.estimate == 3.0
+    assert all(math.isnan(v) for v in (bare.std_error, bare.ci_low, bare.ci_high, bare.p_value))

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from techeval.pooling.text import axis_label, display_factor, is_headline, quantity_title
+from techeval.report.pooled_text import axis_label, display_factor, is_headline, quantity_title
 
 __all__ = ["draw_forest_plots", "draw_trend_plots", "figure_name"]
 
@@ -137,7 +137,7 @@ def draw_forest_plots(document: Mapping[str, Any]) -> dict[str, bytes]:
         ``{"forest_<technique>.png": bytes, "forest_<technique>.svg": bytes, ...}``.
     """
     plt = _pyplot()
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     files: dict[str, bytes] = {}
     for technique in document["settings"].get("techniques") or []:
         rows = [r for r in document["pooled"] if r["technique"] == technique and is_headline(r)]
@@ -167,7 +167,7 @@ def draw_trend_plots(document: Mapping[str, Any]) -> dict[str, bytes]:
         ``{"trend_<technique>.png": bytes, "trend_<technique>.svg": bytes, ...}``.
     """
     plt = _pyplot()
-    currency = document["settings"].get("currency") or "USD"
+    currency = document["settings"]["currency"]
     files: dict[str, bytes] = {}
     colour, line_colour, grey = _colours()
     for technique in document["settings"].get("techniques") or []:

@@ -18,9 +18,9 @@ from techeval.cases.readers import read_csv, read_table
 from techeval.cli import main
 from techeval.simulate import generate_cases, write_cases
 
-from .cases.conftest import HEADER, VALID_ROWS, to_csv
+from .conftest import HEADER, VALID_ROWS, to_csv
 
-SHIPPED = Path(__file__).resolve().parents[1] / "synthetic_data" / "cases.csv"
+SHIPPED = Path(__file__).resolve().parents[2] / "synthetic_data" / "cases.csv"
 
 
 @pytest.fixture
