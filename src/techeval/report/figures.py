@@ -2,9 +2,10 @@
 
 Every figure reads numbers the run already estimated (``result.json`` and
 ``frames/*.csv``); none is computed here. Colours come from seaborn's colour-blind-safe
-palette, axes carry units, and each figure's alt text lives in
-:mod:`techeval.report.content` and the modules it draws on. Figures are written as PNG (Markdown, PDF) and SVG
-(HTML) with fixed metadata, so the same result gives the same bytes.
+palette, axes carry units, and each figure's alt text lives with the section that
+shows it (:mod:`techeval.report.content` and its modules). Figures are written as PNG
+(Markdown, PDF) and SVG (HTML) with fixed metadata, so the same result gives the same
+bytes. Rows are selected through :class:`~techeval.report.document.ResultDocument`.
 """
 
 from __future__ import annotations
