@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from techeval import __version__
+from techeval._version import __version__
 from techeval.report.figures import RenderedFigure
 from techeval.report.model import Figure, Num, Preformatted, Report, Section, Table
 
