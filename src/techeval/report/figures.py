@@ -2,9 +2,10 @@
 
 Every figure reads numbers the run already estimated (``result.json`` and
 ``frames/*.csv``); none is computed here. Colours come from seaborn's colour-blind-safe
-palette, axes carry units, and each figure's alt text lives in
-:mod:`techeval.report.content`. Figures are written as PNG (Markdown, PDF) and SVG
-(HTML) with fixed metadata, so the same result gives the same bytes.
+palette, axes carry units, and each figure's alt text lives with the section that
+shows it (:mod:`techeval.report.content` and its modules). Figures are written as PNG
+(Markdown, PDF) and SVG (HTML) with fixed metadata, so the same result gives the same
+bytes. Rows are selected through :class:`~techeval.report.document.ResultDocument`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from techeval.report import text as tx
-from techeval.report.content import ResultIndex, subgroup_labels
+from techeval.report.document import ResultDocument
 
 __all__ = ["RenderedFigure", "draw_figures"]
 
@@ -96,14 +97,13 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-class _Inputs(ResultIndex):
-    """The result rows (with their lookups), the frames and a colour per technique."""
+class _Inputs(ResultDocument):
+    """The result rows (with their selectors), the frames and a colour per technique."""
 
     def __init__(self, document: Mapping[str, Any], frames: Mapping[str, pd.DataFrame]):
         super().__init__(document)
         self.frames = frames
-        self.outcomes = list(document.get("settings", {}).get("outcomes") or [self.primary])
-        self.colours = _palette(self.techniques)
+        self.colours = _palette(list(self.settings.techniques))
 
 
 def _row(item):
@@ -136,11 +136,11 @@ def _usable(row: Mapping[str, Any] | None) -> bool:
 def forest(inputs: _Inputs):
     plt = _pyplot()
     items = []
-    for technique in inputs.techniques:
-        for outcome in inputs.outcomes:
-            adjusted = _row(inputs.adjusted(technique, outcome))
+    for technique in inputs.settings.techniques:
+        for outcome in inputs.settings.outcomes:
+            adjusted = _row(inputs.adjusted_effect(technique, outcome))
             if _usable(adjusted):
-                naive = _row(inputs.naive(technique, outcome))
+                naive = _row(inputs.naive_effect(technique, outcome))
                 items.append((technique, outcome, adjusted, naive))
     if not items:
         return None
@@ -201,14 +201,14 @@ def matrix(inputs: _Inputs):
     import seaborn as sns
 
     plt = _pyplot()
-    labels = subgroup_labels(inputs)
+    labels = inputs.subgroup_labels()
     if not labels:
         return None
-    values = np.full((len(labels), len(inputs.techniques)), np.nan)
+    values = np.full((len(labels), len(inputs.settings.techniques)), np.nan)
     notes = np.full(values.shape, "", dtype=object)
     for i, label in enumerate(labels):
-        for j, technique in enumerate(inputs.techniques):
-            row = _row(inputs.subgroup_effect(technique, inputs.primary, label))
+        for j, technique in enumerate(inputs.settings.techniques):
+            row = _row(inputs.subgroup_effect(technique, inputs.settings.primary, label))
             if row is None:
                 notes[i, j] = "–"
             elif row.get("suppressed"):
@@ -224,7 +224,9 @@ def matrix(inputs: _Inputs):
         pd.DataFrame(
             values,
             index=[": ".join(tx.subgroup_label(label)) for label in labels],
-            columns=[tx.technique_label(t).replace(" ", "\n", 1) for t in inputs.techniques],
+            columns=[
+                tx.technique_label(t).replace(" ", "\n", 1) for t in inputs.settings.techniques
+            ],
         ),
         ax=ax,
         cmap="PuOr",  # diverging, colour-blind safe
@@ -254,7 +256,7 @@ def _wtp(inputs: _Inputs) -> float | None:
 
 
 def ce_plane(inputs: _Inputs):
-    table = _frame(inputs, "ce_plane", effect=inputs.primary)
+    table = _frame(inputs, "ce_plane", effect=inputs.settings.primary)
     if table is None:
         return None
     plt = _pyplot()
@@ -280,19 +282,19 @@ def ce_plane(inputs: _Inputs):
             color="0.2",
             lw=1,
             ls="--",
-            label=f"willingness to pay {tx.fmt_money(wtp, inputs.currency)} per conviction",
+            label=f"willingness to pay {tx.fmt_money(wtp, inputs.settings.currency)} per conviction",
         )
     ax.axhline(0, color="0.6", lw=0.7)
     ax.axvline(0, color="0.6", lw=0.7)
     ax.set_xlim(x_low, x_high)
     ax.set_xlabel("Additional convictions per 100 cases")
-    ax.set_ylabel(f"Incremental cost per case (thousand {inputs.currency})")
+    ax.set_ylabel(f"Incremental cost per case (thousand {inputs.settings.currency})")
     ax.legend(frameon=False, fontsize=8, markerscale=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
 def ceac(inputs: _Inputs):
-    table = _frame(inputs, "acceptability", effect=inputs.primary)
+    table = _frame(inputs, "acceptability", effect=inputs.settings.primary)
     if table is None:
         return None
     plt = _pyplot()
@@ -309,7 +311,9 @@ def ceac(inputs: _Inputs):
     if wtp is not None:
         ax.axvline(wtp / 1000, color="0.3", lw=0.8, ls="--")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(f"Willingness to pay per additional conviction (thousand {inputs.currency})")
+    ax.set_xlabel(
+        f"Willingness to pay per additional conviction (thousand {inputs.settings.currency})"
+    )
     ax.set_ylabel("Probability cost-effective")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
@@ -317,18 +321,12 @@ def ceac(inputs: _Inputs):
 
 def harms(inputs: _Inputs):
     items, seen = [], set()
-    for row in inputs.rows:
-        key = (row.get("technique"), row.get("measure"))
-        if (
-            row.get("estimator") == "harm.rates"
-            and row.get("scale") == "rate_ratio"
-            and row.get("subgroup") is None
-            and key not in seen
-            and _usable(row)
-            and row["ci_low"] > 0
-        ):
-            seen.add(key)
-            items.append(row)
+    for technique in inputs.settings.techniques:
+        for _, row in inputs.harm_rate_ratios(technique):
+            key = (technique, row.get("measure"))
+            if key not in seen and _usable(row) and row["ci_low"] > 0:
+                seen.add(key)
+                items.append(row)
     if not items:
         return None
     plt = _pyplot()
@@ -358,10 +356,10 @@ def harms(inputs: _Inputs):
 
 
 def balance(inputs: _Inputs, technique: str):
-    part = _frame(inputs, "balance", technique=technique, outcome=inputs.primary)
+    part = _frame(inputs, "balance", technique=technique, outcome=inputs.settings.primary)
     if part is None:
         return None
-    method = (inputs.grades.get(technique) or {}).get("method")
+    method = inputs.graded_method(technique)
     if method is not None and "method" in part.columns:
         part = part.loc[part["method"] == method]
     if part.empty:
@@ -394,7 +392,9 @@ def balance(inputs: _Inputs, technique: str):
 
 
 def overlap(inputs: _Inputs, technique: str):
-    part = _frame(inputs, "propensity_quantiles", technique=technique, outcome=inputs.primary)
+    part = _frame(
+        inputs, "propensity_quantiles", technique=technique, outcome=inputs.settings.primary
+    )
     if part is None:
         return None
     plt = _pyplot()
@@ -497,7 +497,7 @@ def draw_figures(
             fig = draw(inputs)
             if fig is not None:
                 drawn[key] = _save(fig, key, kinds)
-        for technique in inputs.techniques:
+        for technique in inputs.settings.techniques:
             for prefix, draw in (("balance", balance), ("overlap", overlap)):
                 fig = draw(inputs, technique)
                 if fig is not None:

@@ -1,4 +1,4 @@
-"""Render a report as HTML, Markdown and PDF from one :class:`~techeval.report.content.Report`.
+"""Render a report as HTML, Markdown and PDF from one :class:`~techeval.report.model.Report`.
 
 - **HTML**: one self-contained file (inline CSS, SVG figures as data URIs, a
   Content-Security-Policy that forbids any request), autoescaped by Jinja2 so no value
@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from techeval import __version__
-from techeval.report.content import Figure, Num, Preformatted, Report, Section, Table
+from techeval._version import __version__
 from techeval.report.figures import RenderedFigure
+from techeval.report.model import Figure, Num, Preformatted, Report, Section, Table
 
 __all__ = ["render_html", "render_markdown", "render_pdf"]
 

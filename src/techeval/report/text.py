@@ -179,8 +179,12 @@ def fmt_count(value: float) -> str:
 def fmt_pp(risk_difference: float) -> str:
     """A risk difference in percentage points: one decimal below 10 points, none above.
 
+    Rounded to the nearest shown digit as Python's ``format`` does: an exact half goes
+    to the even digit, so −12.5 points shows as −12 (and 13.5 as 14). Either way the
+    shown number is within half a unit of the last digit (:func:`display_tolerance`).
+
     >>> fmt_pp(0.0831), fmt_pp(-0.125), fmt_pp(0.0004)
-    ('8.3', '−13', '0.0')
+    ('8.3', '−12', '0.0')
     """
     points = 100.0 * float(risk_difference)
     decimals = 1 if abs(points) < 9.95 else 0
