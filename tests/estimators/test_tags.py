@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 from techeval.cases import validate_frame
+from techeval.errors import ProtocolError
 from techeval.estimators import Estimator, Tags, available_estimators, register, registry
 from techeval.protocols.model import load_protocol
 from techeval.protocols.plan import plan_tasks, roles_for
@@ -177,6 +178,36 @@ def test_a_plug_in_is_planned_run_graded_and_described_like_a_built_in(plugin, c
         "description": "Risk difference from a linear probability model on the covariates "
         "(a test plug-in).",
     }
+    # reported like a built-in: its effect is the technique's headline, in its own words
+    from techeval.report import rerender
+
+    rerender(tmp_path / "out", formats=("md",))
+    report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "a linear probability model on the covariates" in report
+    shown = f"{100 * row['estimate']:.1f}".replace("-", "−")
+    assert f"conviction ({shown} percentage points" in report
+
+
+def test_an_entry_of_an_estimator_that_needs_outcomes_must_name_them(plugin, tmp_path):
+    """``Tags.needs_outcomes``: the protocol check reads the tag, not a name."""
+
+    @register("outcome.needs_outcomes_test")
+    class NeedsOutcomes(LinearProbability):
+        """Needs its outcomes named (a test plug-in)."""
+
+        tags = Tags(roles="per_outcome", needs_outcomes=True)
+
+    path = tmp_path / "p.yaml"
+    path.write_text(PROTOCOL.replace(f"- name: {PLUGIN}", "- name: outcome.needs_outcomes_test"))
+    with pytest.raises(ProtocolError, match="needs 'outcomes'"):
+        load_protocol(path)
+    path.write_text(
+        PROTOCOL.replace(
+            f"- name: {PLUGIN}",
+            "- name: outcome.needs_outcomes_test\n    outcomes: [conviction]",
+        )
+    )
+    assert load_protocol(path).protocol.estimators[0].outcomes == ["conviction"]
 
 
 def test_rows_are_stamped_with_estimator_adjusted_and_family(plugin):

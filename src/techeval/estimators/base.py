@@ -80,6 +80,9 @@ class Tags:
     inference_names
         How the estimator names the protocol's ``inference.method`` values, where it
         differs (e.g. ``{"influence_function": "linearisation"}``).
+    needs_outcomes
+        Whether a protocol entry must name its ``outcomes`` (``harm.rates``: the harm
+        columns differ between case files, so there is no sensible default).
     """
 
     roles: Literal["per_outcome", "treatment_covariates", "treatment_only"] = "per_outcome"
@@ -89,6 +92,7 @@ class Tags:
     adjusted: bool = True
     bootstrap_group: str | None = None
     inference_names: Mapping[str, str] = field(default_factory=dict)
+    needs_outcomes: bool = False
 
     def __post_init__(self) -> None:
         if self.roles not in ("per_outcome", "treatment_covariates", "treatment_only"):

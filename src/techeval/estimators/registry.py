@@ -29,6 +29,10 @@ _BUILTIN_MODULES = (
 _loaded = False
 
 
+#: The estimator of subgroup effects when a protocol's ``subgroups`` names none.
+DEFAULT_SUBGROUP_ESTIMATOR = "outcome.aipw"
+
+
 def register(name: str) -> Callable[[type[Estimator]], type[Estimator]]:
     """Class decorator registering an estimator under ``name`` (``"family.method"``).
 

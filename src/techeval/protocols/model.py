@@ -34,6 +34,7 @@ from techeval.assumptions import (
 )
 from techeval.cases.schema import DEFAULT_COVARIATES, TECHNIQUES
 from techeval.errors import ProtocolError, TechevalError
+from techeval.estimators.registry import DEFAULT_SUBGROUP_ESTIMATOR
 from techeval.protocols.load import parse_yaml, read_protocol_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,7 +92,7 @@ class Subgroups(_Strict):
 
     by: list[str] = Field(default_factory=list)
     outcomes: list[str] = Field(default_factory=lambda: ["conviction"])
-    estimator: str = "outcome.aipw"
+    estimator: str = DEFAULT_SUBGROUP_ESTIMATOR
     min_cases: int = Field(default=20, ge=1)
 
 
@@ -520,10 +521,10 @@ def check_estimators_available(protocol: Protocol, *, source: str = "<protocol>"
                 where=source,
                 hint=f"Its parameters are: {', '.join(valid)}",
             )
-        if spec.name == "harm.rates" and not spec.outcomes:
+        if known[spec.name].tags.needs_outcomes and not spec.outcomes:
             raise ProtocolError(
-                f"estimators[{index}] (harm.rates) needs 'outcomes': the harm columns to "
-                "estimate rate ratios for",
+                f"estimators[{index}] ({spec.name}) needs 'outcomes': the columns to "
+                "estimate it for",
                 where=source,
-                hint="e.g. outcomes: [officer_injuries, third_party_harms]",
+                hint="e.g. outcomes: [officer_injuries, third_party_harms] for harm.rates",
             )

@@ -18,7 +18,7 @@ from techeval.report.pooled_text import (
     fmt_interval,
     fmt_p,
     fmt_value,
-    is_headline,
+    headline_rows,
     quantity_phrase,
     quantity_title,
     variation_words,
@@ -212,13 +212,13 @@ def pooled_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
         f"meta-analysis, which estimates the average effect and how much it varies between "
         "regions; the prediction interval says what a new region could expect.",
     ]
-    summary += [describe_pooled(row, document) for row in pooled if is_headline(row)]
+    summary += [describe_pooled(row, document) for row in headline_rows(pooled)]
     sections = []
     for technique in settings.get("techniques") or []:
         rows = [r for r in pooled if r["technique"] == technique]
         if not rows:
             continue
-        headline = [r for r in rows if is_headline(r)]
+        headline = headline_rows(rows)
         figures = []
         if headline:
             stem = figure_name("forest", technique)
@@ -395,8 +395,8 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"({', '.join(i['label'] for i in document['inputs'])}), "
         f"{len(document['pooled'])} quantities pooled"
     ]
-    for row in document["pooled"]:
-        if not is_headline(row) or row["k"] < 2:
+    for row in headline_rows(document["pooled"]):
+        if row["k"] < 2:
             continue
         lines.append(
             f"  {tx.technique_label(row['technique']).lower()}, {quantity_title(row)}: "

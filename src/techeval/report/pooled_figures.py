@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from techeval.report.pooled_text import axis_label, display_factor, is_headline, quantity_title
+from techeval.report.pooled_text import axis_label, display_factor, headline_rows, quantity_title
 
 __all__ = ["draw_forest_plots", "draw_trend_plots", "figure_name"]
 
@@ -140,7 +140,7 @@ def draw_forest_plots(document: Mapping[str, Any]) -> dict[str, bytes]:
     currency = document["settings"]["currency"]
     files: dict[str, bytes] = {}
     for technique in document["settings"].get("techniques") or []:
-        rows = [r for r in document["pooled"] if r["technique"] == technique and is_headline(r)]
+        rows = [r for r in headline_rows(document["pooled"]) if r["technique"] == technique]
         if not rows:
             continue
         height = sum(0.35 * (len(r["regions"]) + 2) + 0.9 for r in rows)
@@ -171,7 +171,7 @@ def draw_trend_plots(document: Mapping[str, Any]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     colour, line_colour, grey = _colours()
     for technique in document["settings"].get("techniques") or []:
-        rows = [r for r in document["trends"] if r["technique"] == technique and is_headline(r)]
+        rows = [r for r in headline_rows(document["trends"]) if r["technique"] == technique]
         if not rows:
             continue
         with plt.rc_context(_style()):

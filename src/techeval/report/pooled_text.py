@@ -7,7 +7,7 @@ Numbers are rounded only here, for display, with the single-run report's formatt
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from techeval.report import text as tx
@@ -16,6 +16,7 @@ __all__ = [
     "axis_label",
     "display_factor",
     "fmt_value",
+    "headline_rows",
     "is_headline",
     "quantity_phrase",
     "quantity_title",
@@ -31,14 +32,34 @@ def is_headline(row: Mapping[str, Any]) -> bool:
     Headline: whole population, adjusted (not the naive contrast), and either an outcome
     effect as a risk difference, or the adjusted incremental cost or harm index.
     """
-    if row.get("subgroup") is not None or row.get("method") == "naive":
+    if row.get("subgroup") is not None or row.get("adjusted") is not True:
         return False
     if row.get("family") == "outcome":
         return row.get("scale") == "risk_difference"
-    return row.get("measure") in ("incremental_cost", "harm_index") and row.get("estimator") in (
-        "cost.incremental",
-        "harm.index",
+    return (row.get("family"), row.get("measure")) in (
+        ("cost", "incremental_cost"),
+        ("harm", "harm_index"),
     )
+
+
+def headline_rows(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The headline rows (:func:`is_headline`), one per quantity, in the file's order.
+
+    Two estimators can report the same quantity (the incremental cost comes from the
+    incremental-cost estimator and again beside the cost-effectiveness ratio): the first
+    row of each (technique, family, outcome, measure, scale) is the headline one, as the
+    single-run report takes the first qualifying row.
+    """
+    seen: set[tuple] = set()
+    out = []
+    for row in rows:
+        if not is_headline(row):
+            continue
+        key = tuple(row.get(f) for f in ("technique", "family", "outcome", "measure", "scale"))
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
 
 
 def display_factor(row: Mapping[str, Any]) -> float:

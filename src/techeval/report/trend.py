@@ -21,7 +21,7 @@ from techeval.report.pooled_text import (
     fmt_interval,
     fmt_p,
     fmt_value,
-    is_headline,
+    headline_rows,
     quantity_phrase,
     quantity_title,
 )
@@ -177,7 +177,7 @@ def trend_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
         f"periods {', '.join(labels)}. Each effect is followed across periods and tested for "
         "change by a random-effects meta-regression on the period's mid-year.",
         *flags,
-        *[_describe_trend(r, currency) for r in document["trends"] if is_headline(r)],
+        *[_describe_trend(r, currency) for r in headline_rows(document["trends"])],
     ]
     sections = []
     if document["plan"]:
@@ -222,7 +222,7 @@ def trend_report_context(document: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     for technique in settings.get("techniques") or []:
-        rows = [r for r in document["trends"] if r["technique"] == technique and is_headline(r)]
+        rows = [r for r in headline_rows(document["trends"]) if r["technique"] == technique]
         if not rows:
             continue
         stem = figure_name("trend", technique)
@@ -309,6 +309,6 @@ def trend_summary_lines(document: Mapping[str, Any]) -> list[str]:
         + ", ".join(i["period"] for i in document["inputs"])
     ]
     lines += [p["sentence"] for f in document["plan"] for p in f["periods"] if p["flagged"]]
-    lines += [_describe_trend(r, currency) for r in document["trends"] if is_headline(r)]
+    lines += [_describe_trend(r, currency) for r in headline_rows(document["trends"])]
     lines += [f"warning: {w}" for w in document.get("warnings") or []]
     return lines

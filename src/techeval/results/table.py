@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["RESULT_COLUMNS", "ROW_KEY", "results_frame", "row_key"]
 
 #: The fields that identify a result row: the same key in two result files means the
-#: same quantity (technique, measure, case type...).
+#: same quantity (technique, measure, case type...). ``adjusted`` is fixed by the
+#: estimator; it is part of the key so that pooled and trend rows carry it and their
+#: readers can tell an adjusted effect from a raw contrast without knowing names.
 ROW_KEY = (
     "technique",
     "family",
     "estimator",
+    "adjusted",
     "outcome",
     "measure",
     "scale",

@@ -14,7 +14,7 @@ from techeval.assumptions import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
 from techeval.estimators._nuisance import build_design
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
 from techeval.estimators.harm._models import (
     CountDesign,
@@ -215,6 +215,9 @@ class HarmRates(Estimator):
     >>> fitted.result_.scale, bool(1.4 < fitted.result_.estimate < 2.8)
     ('rate_ratio', True)
     """
+
+    #: the harm columns differ between case files: a protocol names them
+    tags = Tags(roles="per_outcome", adjusted=True, needs_outcomes=True)
 
     def __init__(
         self,

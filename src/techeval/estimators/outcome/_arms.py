@@ -36,7 +36,7 @@ from techeval.estimators._nuisance import (
     propensity_fit,
 )
 from techeval.estimators._rows import Constraint, check_parameters, result_row
-from techeval.estimators.base import Estimator
+from techeval.estimators.base import Estimator, Tags
 from techeval.inference import (
     Interval,
     bootstrap_interval,
@@ -324,6 +324,7 @@ class ArmMeansEstimator(Estimator):
     """
 
     family: ClassVar[str] = "outcome"
+    tags: ClassVar[Tags] = Tags(roles="per_outcome", adjusted=True)
 
     #: What each parameter may be, checked in ``fit`` in this order. A subclass with
     #: parameters of its own extends it: ``{**ArmMeansEstimator._parameter_constraints,
