@@ -191,6 +191,22 @@ def test_icer_summary_reports_no_icer_where_it_is_not_meaningful(
     assert 0 <= summary.prob_cost_effective <= 1
 
 
+def test_icer_summary_reports_no_icer_for_a_zero_point_effect_whose_interval_excludes_zero():
+    # the bootstrap interval of the effect lies above zero but both point estimates are
+    # exactly zero ("no difference"): the ratio 0 / 0 is not defined, and must not raise
+    rng = np.random.default_rng(8)
+    cost = rng.normal(0.0, 1_000.0, 2000)
+    effect = rng.normal(0.1, 0.02, 2000)
+    summary = icer_summary(0.0, 0.0, cost, effect, willingness_to_pay=1e5)
+    assert summary.effect.ci_low > 0 and not summary.effect_ci_spans_zero
+    assert summary.quadrant == "no difference"
+    assert summary.icer_status == "no_detectable_effect"
+    assert math.isnan(summary.icer) and math.isnan(summary.icer_ci_low)
+    assert math.isnan(summary.icer_ci_high)
+    assert summary.net_monetary_benefit.estimate == 0.0
+    assert 0 <= summary.prob_cost_effective <= 1
+
+
 def test_icer_summary_with_influence_values_uses_wald_intervals_and_their_covariance():
     rng = np.random.default_rng(7)
     n = 5000

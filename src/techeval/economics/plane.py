@@ -271,7 +271,9 @@ class ICERSummary:
         Share of the draws in each quadrant (:func:`quadrant_shares`).
     icer_status : {"reported", "no_detectable_effect", "dominant", "dominated"}
         ``"reported"`` when the effect's interval excludes zero and the point lies in a
-        trade-off quadrant; otherwise why no ICER is reported.
+        trade-off quadrant; otherwise why no ICER is reported (``"no_detectable_effect"``
+        also when the point estimates of cost and effect are both exactly zero, where
+        the ratio is not defined).
     icer, icer_ci_low, icer_ci_high : float
         ``delta_cost / delta_effect`` and its Fieller interval; ``nan`` unless
         ``icer_status == "reported"``, and the interval ``nan`` too when Fieller's is
@@ -368,6 +370,10 @@ def icer_summary(
         status = "no_detectable_effect"
     elif quadrant in ("dominant", "dominated"):
         status = quadrant
+    elif delta_effect == 0:
+        # "no difference": both point estimates are exactly zero, so the ratio is 0 / 0
+        # even when the draws of the effect keep away from zero
+        status = "no_detectable_effect"
     else:
         status = "reported"
         icer = delta_cost / delta_effect
