@@ -13,7 +13,7 @@ import pytest
 
 from techeval.cli import main
 from techeval.protocols.run import run_protocol, write_outputs
-from techeval.report import load_run, render_reports
+from techeval.report import load_run, render_folder, render_reports
 from techeval.report.text import display_tolerance, fmt_money, fmt_pp, parse_display
 from techeval.simulate import generate_cases
 
@@ -45,7 +45,12 @@ def standard_run(tmp_path_factory):
     protocol = folder / "standard-test.yaml"
     protocol.write_text(text.replace("n_bootstrap: 200", "n_bootstrap: 40"), encoding="utf-8")
     out = folder / "out"
-    write_outputs(run_protocol(protocol, SHIPPED_CASES), out, formats=("json", "html", "md", "pdf"))
+    write_outputs(
+        run_protocol(protocol, SHIPPED_CASES),
+        out,
+        formats=("json", "html", "md", "pdf"),
+        render=render_folder,
+    )
     document = json.loads((out / "result.json").read_text(encoding="utf-8"))
     return out, document
 
@@ -307,7 +312,9 @@ def test_markup_in_a_jurisdiction_name_renders_as_text(tmp_path):
     protocol = tmp_path / "p.yaml"
     protocol.write_text(BY_JURISDICTION, encoding="utf-8")
     out = tmp_path / "out"
-    write_outputs(run_protocol(protocol, cases), out, formats=("json", "html", "md"))
+    write_outputs(
+        run_protocol(protocol, cases), out, formats=("json", "html", "md"), render=render_folder
+    )
     html = (out / "report.html").read_text(encoding="utf-8")
     page = _page(out / "report.html")
     assert "script" not in page.tags
@@ -417,7 +424,9 @@ def test_witness_protection_report_shows_plan_against_actual(tmp_path):
     cases = tmp_path / "cases.csv"
     generate_cases(3000, seed=8).cases.to_csv(cases, index=False)
     out = tmp_path / "out"
-    write_outputs(run_protocol(protocol, cases), out, formats=("json", "html", "md"))
+    write_outputs(
+        run_protocol(protocol, cases), out, formats=("json", "html", "md"), render=render_folder
+    )
     page = _page(out / "report.html")
     assert "Witness-protection programme: plan and actual" in page.headings
     assert "Witness protection" in page.headings

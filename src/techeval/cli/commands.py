@@ -278,10 +278,15 @@ def run(
     chosen = check_formats(formats.split(",") if formats else loaded.protocol.report.formats)
     backend = check_backend(backend or loaded.protocol.inference.backend)
     check_output_folder(out, overwrite=overwrite)
+    render = None
+    if any(f != "json" for f in chosen):
+        from techeval.report import render_folder as render
     # one bar per step (validation, estimation, synthesis, rendering) on standard error
     with StepProgress(err_console, quiet=quiet) as show, caching(not no_cache):
         outcome = run_protocol(loaded, cases, seed=seed, backend=backend, progress=show)
-        folder = write_outputs(outcome, out, overwrite=overwrite, formats=chosen, progress=show)
+        folder = write_outputs(
+            outcome, out, overwrite=overwrite, formats=chosen, progress=show, render=render
+        )
     if quiet:
         return
     data = outcome.document["data"]

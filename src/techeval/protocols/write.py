@@ -8,7 +8,7 @@ canonically, so the same run gives the same bytes.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ from techeval.errors import ArgumentError
 from techeval.protocols.document import RunOutcome
 from techeval.protocols.execute import Progress
 from techeval.results import canonical_json, canonical_value
+
+#: Renders report files from a run folder: ``render(folder, formats) -> {name: bytes}``.
+Renderer = Callable[[Path, Sequence[str]], Mapping[str, bytes]]
 
 __all__ = ["check_formats", "results_table", "write_outputs"]
 
@@ -99,25 +102,33 @@ def write_outputs(
     overwrite: bool = False,
     formats: Sequence[str] = ("json",),
     progress: Progress | None = None,
+    render: Renderer | None = None,
 ) -> Path:
     """Write a run's files into ``out``, all or nothing.
 
     Files: ``result.json`` (canonical JSON), ``results.csv`` (the same rows, flat),
     ``set_aside.csv`` (set-aside rows counted by column and rule), ``run.log`` (run
     times and versions), ``protocol.yaml`` (the protocol as run) and ``frames/*.csv``;
-    with ``formats`` including ``html``, ``md`` or ``pdf``, the reports
-    (:func:`techeval.report.render_reports`), rendered from the files just written —
-    exactly what ``techeval report`` re-renders. Everything is written to a temporary
+    with ``formats`` including ``html``, ``md`` or ``pdf``, the reports, which
+    ``render`` (:func:`techeval.report.render_folder`) renders from the files just
+    written — exactly what ``techeval report`` re-renders. The renderer is passed in
+    because the report sits above the runner in the import flow. Everything is written to a temporary
     sibling folder first and renamed into place at the end, so a failure never leaves
     a half-written result.
 
     Raises
     ------
     ArgumentError
-        If ``out`` exists and is not empty and ``overwrite`` is false, or for an unknown
-        format.
+        If ``out`` exists and is not empty and ``overwrite`` is false, for an unknown
+        format, or for a report format without ``render``.
     """
     formats = check_formats(formats)
+    reports = [f for f in formats if f != "json"]
+    if reports and render is None:
+        raise ArgumentError(
+            f"write_outputs: the {', '.join(reports)} report needs a renderer",
+            hint="Pass render=techeval.report.render_folder",
+        )
     target = check_output_folder(out, overwrite=overwrite)
     with staged_folder(target, overwrite=overwrite) as staging:
         (staging / "result.json").write_text(canonical_json(outcome.document), encoding="utf-8")
@@ -132,17 +143,11 @@ def write_outputs(
             for name, frame in sorted(outcome.frames.items()):
                 (staging / "frames" / f"{name}.csv").write_text(_csv_text(frame), encoding="utf-8")
         log = list(outcome.log)
-        reports = [f for f in formats if f != "json"]
         if reports:
-            from techeval.report import load_run, render_reports
-
             if progress:
                 progress(f"rendering the {', '.join(reports)} report", 0, 1)
             tick = time.perf_counter()
-            document, frames, protocol_text, text = load_run(staging)
-            files = render_reports(
-                document, frames, reports, protocol_text=protocol_text, result_text=text
-            )
+            files = render(staging, reports)
             for name, content in files.items():
                 (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 (staging / name).write_bytes(content)

@@ -25,8 +25,16 @@ from techeval.report.pipeline import (
     REPORT_FORMATS,
     load_run,
     render_context,
+    render_folder,
     render_reports,
     rerender,
 )
 
-__all__ = ["REPORT_FORMATS", "load_run", "render_context", "render_reports", "rerender"]
+__all__ = [
+    "REPORT_FORMATS",
+    "load_run",
+    "render_context",
+    "render_folder",
+    "render_reports",
+    "rerender",
+]

@@ -168,6 +168,16 @@ def load_run(folder: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame
     return document, frames, protocol_text, text
 
 
+def render_folder(folder: str | Path, formats: Sequence[str]) -> dict[str, bytes]:
+    """The report files of a run folder, rendered from its ``result.json`` and frames.
+
+    What :func:`techeval.protocols.write.write_outputs` calls (as ``render``) on the
+    folder it has just written, and :func:`rerender` on an earlier one.
+    """
+    document, frames, protocol_text, text = load_run(Path(folder))
+    return render_reports(document, frames, formats, protocol_text=protocol_text, result_text=text)
+
+
 def rerender(folder: str | Path, formats: Sequence[str] = REPORT_FORMATS) -> list[Path]:
     """Render the reports of an existing run folder again, without re-estimating.
 
@@ -180,8 +190,7 @@ def rerender(folder: str | Path, formats: Sequence[str] = REPORT_FORMATS) -> lis
         The files written.
     """
     folder = Path(folder)
-    document, frames, protocol_text, text = load_run(folder)
-    files = render_reports(document, frames, formats, protocol_text=protocol_text, result_text=text)
+    files = render_folder(folder, formats)
     written = []
     if "md" in formats and (folder / "figures").is_dir():
         for old in (folder / "figures").glob("*.png"):
