@@ -32,7 +32,10 @@ def is_headline(row: Mapping[str, Any]) -> bool:
     Headline: whole population, adjusted (not the naive contrast), and either an outcome
     effect as a risk difference, or the adjusted incremental cost or harm index.
     """
-    if row.get("subgroup") is not None or row.get("adjusted") is not True:
+    adjusted = row.get("adjusted")
+    if adjusted is None:  # a result file from before rows said whether they are adjusted
+        adjusted = row.get("method") != "naive"
+    if row.get("subgroup") is not None or adjusted is not True:
         return False
     if row.get("family") == "outcome":
         return row.get("scale") == "risk_difference"
