@@ -127,14 +127,18 @@ def treatment_column(frame: pd.DataFrame, treatment: str) -> tuple[np.ndarray, n
     return treated, missing
 
 
-def numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A column as float64 with ``nan`` for missing (booleans as 0/1)."""
+def numeric_column(frame: pd.DataFrame, column: str, *, role: str | None = None) -> np.ndarray:
+    """A column as float64 with ``nan`` for missing (booleans as 0/1).
+
+    ``role`` (``"harm"``) names the column's role in the error for a column that is
+    neither numeric nor yes/no.
+    """
     values = frame[column]
     if not (
         pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
     ):
         raise EstimatorError(
-            f"the column {column!r} is not numeric or yes/no (dtype {values.dtype})",
+            f"the {role + ' ' if role else ''}column {column!r} is not numeric or yes/no (dtype {values.dtype})",
             hint="Validate the case file first (techeval.cases.validate_frame)",
         )
     return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from techeval.estimators._rows import json_number
 from techeval.inference import Interval, wald_from_influence
 
 
@@ -201,3 +203,27 @@ def share_estimate(
     return RatioEstimate(
         Interval(share, std_error, low, high, math.nan), "ratio_estimator", n, part, total
     )
+
+
+def _exposure_scale(column: str, unit: float) -> str:
+    if column == "officer_days" and unit == 1000:
+        return "rate_per_1000_officer_days"
+    if column == "duration_days" and unit == 365:
+        return "rate_per_case_year"
+    return f"rate_per_{unit:g}_{column}"
+
+
+def _ratio_diagnostics(estimate: RatioEstimate) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "numerator": json_number(estimate.numerator),
+        "denominator": json_number(estimate.denominator),
+        "n_cases": estimate.n_clusters,
+        "interval": estimate.method,
+    }
+    if estimate.note:
+        out["note"] = estimate.note
+    return out
+
+
+def _arm_label(treatment: str, arm: bool) -> str:
+    return f"{treatment}={'true' if arm else 'false'}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Self
+from dataclasses import replace
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -13,9 +14,15 @@ from threadpoolctl import threadpool_limits
 from techeval.assumptions import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
+from techeval.estimators._columns import (
+    count_column,
+    numeric_column,
+    require_columns,
+    treatment_column,
+)
 from techeval.estimators._nuisance import build_design
+from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator
-from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
 from techeval.estimators.harm._models import (
     CountDesign,
     fit_negative_binomial,
@@ -24,21 +31,15 @@ from techeval.estimators.harm._models import (
     overdispersion_test,
 )
 from techeval.estimators.harm._ratios import (
+    _arm_label,
+    _exposure_scale,
+    _ratio_diagnostics,
     continuity_corrected_rate_ratio,
     exact_conditional_rate_ratio_interval,
     log_wald,
     rate_ratio_estimate,
 )
-from techeval.estimators.harm._rows import (
-    _aipw_rows,
-    _arm_label,
-    _check,
-    _exposure_scale,
-    _json_number,
-    _ratio_diagnostics,
-    _row,
-)
-from techeval.estimators.registry import register
+from techeval.estimators.registry import get_estimator, register
 from techeval.inference import Interval
 from techeval.results import EffectResult
 
@@ -68,13 +69,15 @@ def _rate_rows(
     rows = []
     per_case = rate_ratio_estimate(counts, np.ones(n), level=ci_level)
     rows.append(
-        _row(
+        result_row(
+            per_case.interval,
+            family="harm",
+            estimand=None,
             technique=technique,
             outcome=outcome,
             measure=outcome,
             scale="rate_per_case",
             method="sample_mean" if per_case.method == "ratio_estimator" else per_case.method,
-            interval=per_case.interval,
             n_treated=n_treated,
             n_control=n_control,
             ci_level=ci_level,
@@ -85,13 +88,15 @@ def _rate_rows(
     if exposure is not None and exposure_column is not None:
         per_exposure = rate_ratio_estimate(counts, exposure, level=ci_level, scale=unit)
         rows.append(
-            _row(
+            result_row(
+                per_exposure.interval,
+                family="harm",
+                estimand=None,
                 technique=technique,
                 outcome=outcome,
                 measure=outcome,
                 scale=_exposure_scale(exposure_column, unit),
                 method=per_exposure.method,
-                interval=per_exposure.interval,
                 n_treated=n_treated,
                 n_control=n_control,
                 ci_level=ci_level,
@@ -100,6 +105,35 @@ def _rate_rows(
             )
         )
     return rows
+
+
+def _relabel(result: EffectResult, *, measure: str, extra: Mapping[str, Any]) -> EffectResult:
+    """An outcome-family row re-issued as a harm row (family, measure and diagnostics)."""
+    return replace(
+        result,
+        family="harm",
+        measure=measure,
+        outcome=measure,
+        diagnostics={**dict(result.diagnostics), **extra},
+    )
+
+
+def _aipw_rows(
+    frame: pd.DataFrame,
+    *,
+    treatment: str,
+    outcome_column: str,
+    measure: str,
+    covariates: Sequence[str],
+    aipw_params: Mapping[str, Any] | None,
+    defaults: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> tuple[EffectResult, ...]:
+    """Fit the registered ``outcome.aipw`` estimator and re-issue its rows as harm rows."""
+    params = {**defaults, **dict(aipw_params or {})}
+    estimator = get_estimator("outcome.aipw")(**params)
+    estimator.fit(frame, treatment=treatment, outcome=outcome_column, covariates=covariates)
+    return tuple(_relabel(r, measure=measure, extra=extra) for r in estimator.results_)
 
 
 class _CountCases(NamedTuple):
@@ -216,6 +250,16 @@ class HarmRates(Estimator):
     ('rate_ratio', True)
     """
 
+    #: What each parameter may be, checked in ``fit`` in this order.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "model": (lambda v: v in _MODELS, "auto, poisson or negative_binomial"),
+        "cov_type": (lambda v: v in _COV_TYPES, ", ".join(_COV_TYPES)),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "overdispersion_alpha": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "spline_knots": (lambda v: int(v) >= 0, "an integer >= 0"),
+        "exposure_unit": (lambda v: v is None or v > 0, "None or a number > 0"),
+    }
+
     def __init__(
         self,
         *,
@@ -242,19 +286,7 @@ class HarmRates(Estimator):
         self.random_state = random_state
 
     def _validate(self) -> None:
-        _check(self, "model", self.model in _MODELS, "auto, poisson or negative_binomial")
-        _check(self, "cov_type", self.cov_type in _COV_TYPES, ", ".join(_COV_TYPES))
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
-        _check(
-            self, "overdispersion_alpha", 0 < self.overdispersion_alpha < 1, "a number in (0, 1)"
-        )
-        _check(self, "spline_knots", int(self.spline_knots) >= 0, "an integer >= 0")
-        _check(
-            self,
-            "exposure_unit",
-            self.exposure_unit is None or self.exposure_unit > 0,
-            "None or a number > 0",
-        )
+        check_parameters(self, self._parameter_constraints)
 
     def _exposure_column(self, outcome: str) -> str | None:
         if self.exposure == "auto":
@@ -290,7 +322,7 @@ class HarmRates(Estimator):
         """
         self._validate()
         covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-        _require_columns(
+        require_columns(
             frame,
             {treatment: "treatment", outcome: "outcome", **{c: "covariate" for c in covariates}},
         )
@@ -311,18 +343,19 @@ class HarmRates(Estimator):
         if values.nunique() == 1:
             # AIPW's influence function is identically 0 here: a zero-width interval and
             # a p-value of 0 would be false precision
-            treated, missing = _treatment(frame, treatment)
+            treated, missing = treatment_column(frame, treatment)
             kept = ~missing & frame[outcome].notna().to_numpy()
             every = "every" if bool(values.iloc[0]) else "no"
             return (
-                _row(
+                result_row(
+                    Interval(0.0, math.nan, math.nan, math.nan, math.nan),
+                    family="harm",
                     technique=treatment,
                     outcome=outcome,
                     measure=outcome,
                     scale="risk_difference",
                     estimand="ATE",
                     method="constant_outcome",
-                    interval=Interval(0.0, math.nan, math.nan, math.nan, math.nan),
                     n_treated=int((treated & kept).sum()),
                     n_control=int((~treated & kept).sum()),
                     ci_level=self.ci_level,
@@ -351,7 +384,7 @@ class HarmRates(Estimator):
     ) -> tuple[EffectResult, ...]:
         exposure_column = self._exposure_column(outcome)
         if exposure_column is not None:
-            _require_columns(frame, {exposure_column: "exposure"})
+            require_columns(frame, {exposure_column: "exposure"})
         others = []
         if self.adjust_for_techniques and treatment in TECHNIQUES:
             others = [t for t in TECHNIQUES if t != treatment and t in frame.columns]
@@ -413,8 +446,8 @@ class HarmRates(Estimator):
     ) -> _CountCases:
         """The cases with a treatment, count, exposure > 0 and every model column, and
         the others counted by reason; an error unless both arms keep cases."""
-        treated, missing_treatment = _treatment(frame, treatment)
-        y = _counts(frame, outcome)
+        treated, missing_treatment = treatment_column(frame, treatment)
+        y = count_column(frame, outcome)
         missing_outcome = np.isnan(y)
         keep = ~(missing_treatment | missing_outcome)
         rows_dropped: dict[str, Any] = {
@@ -423,7 +456,7 @@ class HarmRates(Estimator):
         }
         exposure = None
         if exposure_column is not None:
-            exposure = _numbers(frame, exposure_column)
+            exposure = numeric_column(frame, exposure_column)
             missing_exposure = np.isnan(exposure)
             no_exposure = ~missing_exposure & (exposure <= 0)
             rows_dropped["missing_exposure"] = int(missing_exposure.sum())
@@ -503,7 +536,7 @@ class HarmRates(Estimator):
         base = {
             **base,
             "overdispersion": {
-                **{k: _json_number(v) for k, v in dispersion.items()},
+                **{k: json_number(v) for k, v in dispersion.items()},
                 "overdispersed": bool(overdispersed),
                 "rule": (
                     "overdispersed when the one-sided Cameron-Trivedi test rejects alpha = 0 "
@@ -535,8 +568,8 @@ class HarmRates(Estimator):
                 **base,
                 "model": method,
                 "cov_type": self.cov_type,
-                "log_rate_ratio": _json_number(fit.log_rate_ratio),
-                "log_rate_ratio_se": _json_number(fit.std_error),
+                "log_rate_ratio": json_number(fit.log_rate_ratio),
+                "log_rate_ratio_se": json_number(fit.std_error),
                 "converged": fit.converged,
                 "estimand_note": (
                     "covariate-conditional rate ratio of a log-linear model without "
@@ -545,13 +578,14 @@ class HarmRates(Estimator):
                 ),
             }
             if fit.alpha is not None:
-                diagnostics["nb2_alpha"] = _json_number(fit.alpha)
+                diagnostics["nb2_alpha"] = json_number(fit.alpha)
             rows.append(
-                _row(
+                result_row(
+                    log_wald(fit.log_rate_ratio, fit.std_error, self.ci_level),
+                    family="harm",
                     **common,
                     estimand="ATE",
                     method=method,
-                    interval=log_wald(fit.log_rate_ratio, fit.std_error, self.ci_level),
                     diagnostics=diagnostics,
                     warnings=row_warnings,
                 )
@@ -600,14 +634,16 @@ class HarmRates(Estimator):
         diagnostics = {
             **base,
             "model": "crude",
-            "exact_conditional_interval": [_json_number(low), _json_number(high)],
+            "exact_conditional_interval": [json_number(low), json_number(high)],
         }
         outcome, treatment = common["outcome"], common["technique"]
         if events_treated == 0 and events_control == 0:
-            return _row(
+            return result_row(
+                _NAN_INTERVAL,
+                family="harm",
+                estimand=None,
                 **common,
                 method="not_estimable",
-                interval=_NAN_INTERVAL,
                 diagnostics=diagnostics,
                 warnings=(
                     *warnings,
@@ -618,10 +654,12 @@ class HarmRates(Estimator):
         interval = continuity_corrected_rate_ratio(
             events_treated, exposure_treated, events_control, exposure_control, self.ci_level
         )
-        return _row(
+        return result_row(
+            interval,
+            family="harm",
+            estimand=None,
             **common,
             method="continuity_corrected_rate_ratio",
-            interval=interval,
             diagnostics=diagnostics,
             warnings=(
                 *warnings,
