@@ -5,6 +5,7 @@
   returns plain arrays as :class:`Prepared`; every family applies this one rule (the
   harm estimators, whose columns differ by harm, read their columns with the readers
   below and drop the incomplete rows of the columns each harm uses);
+* :func:`missing_values` finds the rows missing any of some columns, counted per column;
 * :func:`require_columns` checks that ``frame`` is a data frame holding each column,
   and :func:`missing_column_error` names a missing one with close matches;
 * :func:`as_binary_treatment` reads a treatment column as booleans (``True``/``False``,
@@ -37,6 +38,7 @@ __all__ = [
     "count_column",
     "infer_outcome_kind",
     "missing_column_error",
+    "missing_values",
     "numeric_column",
     "prepare",
     "require_columns",
@@ -156,6 +158,20 @@ def count_column(frame: pd.DataFrame, column: str, *, role: str = "harm") -> np.
     return values
 
 
+def missing_values(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The rows missing a value in any of ``columns``, and how many miss each column that does."""
+    missing_any = np.zeros(len(frame), dtype=bool)
+    counts: dict[str, int] = {}
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            counts[column] = int(missing.sum())
+        missing_any |= missing
+    return missing_any, counts
+
+
 def infer_outcome_kind(y: np.ndarray) -> OutcomeKind:
     """``binary`` for 0/1 values, ``count`` for other non-negative integers, else ``continuous``."""
     if np.isin(y, (0.0, 1.0)).all():
@@ -195,13 +211,8 @@ def prepare(
 
     missing_treatment = frame[treatment].isna().to_numpy()
     missing_outcome = frame[outcome].isna().to_numpy()
-    keep = ~(missing_treatment | missing_outcome)
-    missing_by_covariate: dict[str, int] = {}
-    for column in covariates:
-        missing = frame[column].isna().to_numpy()
-        if missing.any():
-            missing_by_covariate[column] = int(missing.sum())
-        keep &= ~missing
+    missing_covariate, missing_by_covariate = missing_values(frame, covariates)
+    keep = ~(missing_treatment | missing_outcome | missing_covariate)
     rows_dropped: dict[str, object] = {
         "total": int((~keep).sum()),
         "missing_treatment": int(missing_treatment.sum()),

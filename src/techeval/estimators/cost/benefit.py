@@ -276,7 +276,7 @@ class BenefitCost(_CostBase):
                     "had costs <= 0 and are left out of the ratio's interval"
                 )
         else:
-            ratio = Interval(math.nan, math.nan, math.nan, math.nan, math.nan)
+            ratio = None  # no interval: every number is nan
             ratio_warn.append(
                 "the technique does not add cost, so a benefit–cost ratio is "
                 "not meaningful: read the net benefit"

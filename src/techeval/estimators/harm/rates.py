@@ -16,6 +16,7 @@ from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
 from techeval.estimators._columns import (
     count_column,
+    missing_values,
     numeric_column,
     require_columns,
     treatment_column,
@@ -48,7 +49,6 @@ __all__ = ["HarmRates"]
 _MODELS = ("auto", "poisson", "negative_binomial")
 # statsmodels' GLM returns the HC0 sandwich for HC1-HC3 too, so only HC0 is offered
 _COV_TYPES = ("HC0", "nonrobust")
-_NAN_INTERVAL = Interval(math.nan, math.nan, math.nan, math.nan, math.nan)
 
 
 def _rate_rows(
@@ -462,13 +462,8 @@ class HarmRates(Estimator):
             rows_dropped["missing_exposure"] = int(missing_exposure.sum())
             rows_dropped["exposure_not_positive"] = int(no_exposure.sum())
             keep &= ~(missing_exposure | no_exposure)
-        missing_covariate = {}
-        for column in model_columns:
-            missing = frame[column].isna().to_numpy()
-            if missing.any():
-                missing_covariate[column] = int(missing.sum())
-            keep &= ~missing
-        rows_dropped["missing_covariate"] = missing_covariate
+        missing_covariate, rows_dropped["missing_covariate"] = missing_values(frame, model_columns)
+        keep &= ~missing_covariate
         rows_dropped["total"] = int((~keep).sum())
         rows_dropped["rule"] = (
             "rows with a missing treatment, count, exposure or covariate, or exposure <= 0, "
@@ -639,7 +634,7 @@ class HarmRates(Estimator):
         outcome, treatment = common["outcome"], common["technique"]
         if events_treated == 0 and events_control == 0:
             return result_row(
-                _NAN_INTERVAL,
+                None,
                 family="harm",
                 estimand=None,
                 **common,
