@@ -10,7 +10,7 @@ import pandas as pd
 
 from techeval.cases import comparison_frame
 from techeval.errors import EstimatorError
-from techeval.estimators._columns import require_columns
+from techeval.estimators._columns import require_columns, treatment_column
 from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.registry import register
@@ -88,15 +88,15 @@ class CostSummary(Estimator):
         check_parameters(self, self._parameter_constraints)
         if self.comparator == "traditional_only":
             frame = comparison_frame(frame, treatment, "traditional_only")
-        used = frame[treatment].astype("boolean")
+        used, missing = treatment_column(frame, treatment)
         cost = pd.to_numeric(frame[outcome], errors="coerce").astype("float64")
         arms = {
-            f"{treatment}=True": used.fillna(False).to_numpy(dtype=bool),
+            f"{treatment}=True": used,
             (
                 f"{treatment}=False"
                 if self.comparator == "without_technique"
                 else "traditional_only=True"
-            ): (~used).fillna(False).to_numpy(dtype=bool),
+            ): ~used & ~missing,
         }
         n_treated, n_control = (int(rows.sum()) for rows in arms.values())
         if min(n_treated, n_control) == 0:
