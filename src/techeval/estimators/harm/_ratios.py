@@ -3,7 +3,9 @@
 Pooled rates and shares over cases (``sum(a) / sum(b)``, cases as clusters) with
 cluster-robust intervals on the log or logit scale, Garwood's exact Poisson interval
 when there are no events, and the crude rate ratio with zero events in one arm
-(continuity-corrected, and its exact conditional interval).
+(continuity-corrected, and its exact conditional interval). Also the labels of the
+rows these estimates make: :func:`exposure_scale`, :func:`arm_label` and
+:func:`ratio_diagnostics`.
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ def share_estimate(
     )
 
 
-def _exposure_scale(column: str, unit: float) -> str:
+def exposure_scale(column: str, unit: float) -> str:
+    """The ``scale`` of a rate per ``unit`` of the exposure ``column``."""
     if column == "officer_days" and unit == 1000:
         return "rate_per_1000_officer_days"
     if column == "duration_days" and unit == 365:
@@ -213,7 +216,8 @@ def _exposure_scale(column: str, unit: float) -> str:
     return f"rate_per_{unit:g}_{column}"
 
 
-def _ratio_diagnostics(estimate: RatioEstimate) -> dict[str, Any]:
+def ratio_diagnostics(estimate: RatioEstimate) -> dict[str, Any]:
+    """The diagnostics of a row made from ``estimate``: its sums, cases and interval."""
     out: dict[str, Any] = {
         "numerator": json_number(estimate.numerator),
         "denominator": json_number(estimate.denominator),
@@ -225,5 +229,6 @@ def _ratio_diagnostics(estimate: RatioEstimate) -> dict[str, Any]:
     return out
 
 
-def _arm_label(treatment: str, arm: bool) -> str:
+def arm_label(treatment: str, arm: bool) -> str:
+    """The ``subgroup`` label of one arm, ``"undercover=true"``."""
     return f"{treatment}={'true' if arm else 'false'}"

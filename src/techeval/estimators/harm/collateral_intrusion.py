@@ -19,7 +19,7 @@ from techeval.estimators._columns import (
 )
 from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._ratios import _ratio_diagnostics, rate_ratio_estimate, share_estimate
+from techeval.estimators.harm._ratios import rate_ratio_estimate, ratio_diagnostics, share_estimate
 from techeval.estimators.registry import register
 from techeval.inference import Interval, bootstrap_interval, bootstrap_replicates
 
@@ -181,7 +181,7 @@ class CollateralIntrusion(Estimator):
         totals = total[with_intercepts]
         share = share_estimate(not_incriminating, totals, level=self.ci_level)
         interval, method = share.interval, share.method
-        diagnostics: dict[str, Any] = {**_ratio_diagnostics(share), "rows_dropped": rows_dropped}
+        diagnostics: dict[str, Any] = {**ratio_diagnostics(share), "rows_dropped": rows_dropped}
         if self.inference == "bootstrap" and share.n_clusters >= 2:
             replicates = bootstrap_replicates(
                 partial(_share_statistic, numerator=not_incriminating, denominator=totals),
@@ -235,7 +235,7 @@ class CollateralIntrusion(Estimator):
                     n_treated=estimate.n_clusters,
                     n_control=0,
                     ci_level=self.ci_level,
-                    diagnostics={**_ratio_diagnostics(estimate), "rows_dropped": dropped},
+                    diagnostics={**ratio_diagnostics(estimate), "rows_dropped": dropped},
                 )
             )
         self.results_ = tuple(rows)

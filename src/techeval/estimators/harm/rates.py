@@ -32,13 +32,13 @@ from techeval.estimators.harm._models import (
     overdispersion_test,
 )
 from techeval.estimators.harm._ratios import (
-    _arm_label,
-    _exposure_scale,
-    _ratio_diagnostics,
+    arm_label,
     continuity_corrected_rate_ratio,
     exact_conditional_rate_ratio_interval,
+    exposure_scale,
     log_wald,
     rate_ratio_estimate,
+    ratio_diagnostics,
 )
 from techeval.estimators.registry import get_estimator, register
 from techeval.inference import Interval
@@ -82,7 +82,7 @@ def _rate_rows(
             n_control=n_control,
             ci_level=ci_level,
             subgroup=subgroup,
-            diagnostics=_ratio_diagnostics(per_case),
+            diagnostics=ratio_diagnostics(per_case),
         )
     )
     if exposure is not None and exposure_column is not None:
@@ -95,13 +95,13 @@ def _rate_rows(
                 technique=technique,
                 outcome=outcome,
                 measure=outcome,
-                scale=_exposure_scale(exposure_column, unit),
+                scale=exposure_scale(exposure_column, unit),
                 method=per_exposure.method,
                 n_treated=n_treated,
                 n_control=n_control,
                 ci_level=ci_level,
                 subgroup=subgroup,
-                diagnostics={**_ratio_diagnostics(per_exposure), "exposure": exposure_column},
+                diagnostics={**ratio_diagnostics(per_exposure), "exposure": exposure_column},
             )
         )
     return rows
@@ -504,7 +504,7 @@ class HarmRates(Estimator):
                 technique=treatment,
                 outcome=outcome,
                 arm=arm,
-                subgroup=_arm_label(treatment, arm),
+                subgroup=arm_label(treatment, arm),
                 ci_level=self.ci_level,
             )
         return descriptive

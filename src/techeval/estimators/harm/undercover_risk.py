@@ -17,10 +17,10 @@ from techeval.estimators._columns import (
 from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.harm._ratios import (
-    _arm_label,
-    _exposure_scale,
-    _ratio_diagnostics,
+    arm_label,
+    exposure_scale,
     rate_ratio_estimate,
+    ratio_diagnostics,
 )
 from techeval.estimators.registry import register
 
@@ -154,9 +154,9 @@ class UndercoverRisk(Estimator):
             )
         unit = 1000.0
         scale = (
-            _exposure_scale("officer_days", unit)
+            exposure_scale("officer_days", unit)
             if exposure_column in ("officer_days", "undercover_officer_days")
-            else _exposure_scale(exposure_column, unit)
+            else exposure_scale(exposure_column, unit)
         )
         rows = []
         for arm in (True, False):
@@ -178,8 +178,8 @@ class UndercoverRisk(Estimator):
                     n_treated=n if arm else 0,
                     n_control=0 if arm else n,
                     ci_level=self.ci_level,
-                    subgroup=_arm_label(treatment, arm),
-                    diagnostics={**_ratio_diagnostics(estimate), **notes},
+                    subgroup=arm_label(treatment, arm),
+                    diagnostics={**ratio_diagnostics(estimate), **notes},
                     warnings=warnings if arm else (),
                 )
             )
@@ -204,7 +204,7 @@ class UndercoverRisk(Estimator):
                         n_control=0,
                         ci_level=self.ci_level,
                         subgroup=f"{column}={level}",
-                        diagnostics={**_ratio_diagnostics(estimate), "exposure": exposure_column},
+                        diagnostics={**ratio_diagnostics(estimate), "exposure": exposure_column},
                     )
                 )
         self.results_ = tuple(rows)

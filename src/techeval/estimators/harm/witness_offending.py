@@ -19,7 +19,7 @@ from techeval.estimators._columns import (
 )
 from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._ratios import _ratio_diagnostics, rate_ratio_estimate, share_estimate
+from techeval.estimators.harm._ratios import rate_ratio_estimate, ratio_diagnostics, share_estimate
 from techeval.estimators.registry import register
 from techeval.inference import Interval
 
@@ -247,7 +247,7 @@ class WitnessOffending(Estimator):
                     ci_level=self.ci_level,
                     diagnostics={
                         **diagnostics,
-                        **_ratio_diagnostics(estimate),
+                        **ratio_diagnostics(estimate),
                         **benchmark,
                         **comparison,
                         "time_at_risk": "protected_witnesses * duration_days / 365 (assumption)",
