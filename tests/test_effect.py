@@ -36,6 +36,18 @@ def test_estimate_effect_is_the_primary_row_of_the_estimator():
         techeval.estimate_effect(frame, treatment="t", outcome="y", n_fold=3)
 
 
+# ---- command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_file(tmp_path):
+    path = tmp_path / "training.csv"
+    frame = _frame(n=800)
+    frame["t"] = frame["t"].astype(int)
+    frame.to_csv(path, index=False)
+    return path
+
+
 def test_effect_command_prints_json_with_result_field_names(data_file):
     out = CliRunner().invoke(
         app,

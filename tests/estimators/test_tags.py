@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from techeval.synth import generate_cases, write_cases
 
 from techeval.cases import validate_frame
 from techeval.estimators import Estimator, Tags, available_estimators, register, registry
@@ -23,6 +22,7 @@ from techeval.protocols.model import load_protocol
 from techeval.protocols.plan import plan_tasks, roles_for
 from techeval.protocols.run import run_protocol, write_outputs
 from techeval.results import EffectResult
+from techeval.simulate import generate_cases, write_cases
 
 PLUGIN = "outcome.linear_probability"
 
