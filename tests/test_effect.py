@@ -36,6 +36,9 @@ def test_estimate_effect_is_the_primary_row_of_the_estimator():
         techeval.estimate_effect(frame, treatment="t", outcome="y", n_fold=3)
 
 
+# ---- command line -------------------------------------------------------------------------
+
+
 @pytest.fixture
 def data_file(tmp_path):
     path = tmp_path / "training.csv"

@@ -22,7 +22,6 @@ LAYERS = {
     "economics": 2,
     "cases": 2,
     "estimators": 3,
-    "diagnostics": 3,
     "effect": 4,
     "simulate": 4,
     "synthesis": 5,

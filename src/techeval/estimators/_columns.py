@@ -2,9 +2,17 @@
 
 * :func:`prepare` checks the columns (a missing one is named with close matches), drops
   rows with a missing treatment, outcome or covariate (counting them per reason) and
-  returns plain arrays as :class:`Prepared`;
+  returns plain arrays as :class:`Prepared`; every family applies this one rule (the
+  harm estimators, whose columns differ by harm, read their columns with the readers
+  below and drop the incomplete rows of the columns each harm uses);
+* :func:`missing_values` finds the rows missing any of some columns, counted per column;
+* :func:`require_columns` checks that ``frame`` is a data frame holding each column,
+  and :func:`missing_column_error` names a missing one with close matches;
 * :func:`as_binary_treatment` reads a treatment column as booleans (``True``/``False``,
-  ``0``/``1``, ``yes``/``no``) or says which values it found;
+  ``0``/``1``, ``yes``/``no``) or says which values it found, and
+  :func:`treatment_column` does so for a column with missing values;
+* :func:`numeric_column` and :func:`count_column` read a numeric (or yes/no) column,
+  and a column of whole numbers ``>= 0``, keeping ``nan`` where a value is missing;
 * :func:`infer_outcome_kind` tells binary, count and continuous outcomes apart.
 
 Nothing here is public; the estimators are.
@@ -13,7 +21,7 @@ Nothing here is public; the estimators are.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,9 +35,14 @@ __all__ = [
     "OutcomeKind",
     "Prepared",
     "as_binary_treatment",
+    "count_column",
     "infer_outcome_kind",
     "missing_column_error",
+    "missing_values",
+    "numeric_column",
     "prepare",
+    "require_columns",
+    "treatment_column",
 ]
 
 OutcomeKind = Literal["binary", "count", "continuous"]
@@ -47,6 +60,7 @@ class Prepared:
     covariates: pd.DataFrame  # the covariate columns of the kept rows, index reset
     outcome_kind: OutcomeKind
     rows_dropped: dict[str, object] = field(default_factory=dict)
+    kept: np.ndarray | None = None  # bool over the frame's rows: the rows kept
 
     @property
     def n(self) -> int:
@@ -57,11 +71,32 @@ def missing_column_error(name: str, role: str, columns: Sequence[str]) -> Estima
     """The error for a column not in the data, with close matches or the columns there are."""
     close = difflib.get_close_matches(name, [str(c) for c in columns], n=3, cutoff=0.6)
     hint = (
-        f"Close matches: {', '.join(repr(c) for c in close)}"
+        f"Did you mean {' or '.join(repr(c) for c in close)}?"
         if close
         else f"Available columns: {', '.join(map(str, list(columns)[:20]))}"
     )
     return EstimatorError(f"the {role} column {name!r} is not in the data", hint=hint)
+
+
+def require_columns(
+    frame: pd.DataFrame, columns: Mapping[str, str] | Iterable[tuple[str, str]]
+) -> None:
+    """Raise unless ``frame`` is a data frame with every column (checked in order).
+
+    Parameters
+    ----------
+    frame
+        The cases.
+    columns
+        Column name to its role in words (``"treatment"``, ``"exposure"``), or
+        ``(name, role)`` pairs; the error names the role of the first one missing.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise EstimatorError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    pairs = columns.items() if isinstance(columns, Mapping) else columns
+    for name, role in pairs:
+        if name not in frame.columns:
+            raise missing_column_error(name, role, list(frame.columns))
 
 
 def as_binary_treatment(values: pd.Series, name: str) -> np.ndarray:
@@ -84,6 +119,59 @@ def as_binary_treatment(values: pd.Series, name: str) -> np.ndarray:
     )
 
 
+def treatment_column(frame: pd.DataFrame, treatment: str) -> tuple[np.ndarray, np.ndarray]:
+    """The treatment as booleans (``False`` where missing) and the mask of missing rows."""
+    values = frame[treatment]
+    missing = values.isna().to_numpy()
+    treated = np.zeros(len(frame), dtype=bool)
+    if (~missing).any():
+        treated[~missing] = as_binary_treatment(values[~missing], treatment)
+    return treated, missing
+
+
+def numeric_column(frame: pd.DataFrame, column: str, *, role: str | None = None) -> np.ndarray:
+    """A column as float64 with ``nan`` for missing (booleans as 0/1).
+
+    ``role`` (``"harm"``) names the column's role in the error for a column that is
+    neither numeric nor yes/no.
+    """
+    values = frame[column]
+    if not (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
+        raise EstimatorError(
+            f"the {role + ' ' if role else ''}column {column!r} is not numeric or yes/no (dtype {values.dtype})",
+            hint="Validate the case file first (techeval.cases.validate_frame)",
+        )
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def count_column(frame: pd.DataFrame, column: str, *, role: str = "harm") -> np.ndarray:
+    """A column of event counts (whole numbers ``>= 0``) as float64, ``nan`` for missing."""
+    values = numeric_column(frame, column)
+    present = values[~np.isnan(values)]
+    if (present < 0).any() or (present != np.floor(present)).any():
+        raise EstimatorError(
+            f"the {role} column {column!r} must hold whole numbers >= 0",
+            hint=f"{role.capitalize()} columns count events per case",
+        )
+    return values
+
+
+def missing_values(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The rows missing a value in any of ``columns``, and how many miss each column that does."""
+    missing_any = np.zeros(len(frame), dtype=bool)
+    counts: dict[str, int] = {}
+    for column in columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            counts[column] = int(missing.sum())
+        missing_any |= missing
+    return missing_any, counts
+
+
 def infer_outcome_kind(y: np.ndarray) -> OutcomeKind:
     """``binary`` for 0/1 values, ``count`` for other non-negative integers, else ``continuous``."""
     if np.isin(y, (0.0, 1.0)).all():
@@ -103,16 +191,13 @@ def prepare(
     min_rows_per_arm: int = MIN_ROWS_PER_ARM,
 ) -> Prepared:
     """Check columns and apply the missing-data rule (drop and count)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise EstimatorError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(dict.fromkeys(covariates))
-    for name, role in [(treatment, "treatment"), (outcome, "outcome")] + [
-        (c, "covariate") for c in covariates
-    ]:
-        if name not in frame.columns:
-            raise missing_column_error(name, role, list(frame.columns))
+    require_columns(
+        frame,
+        [(treatment, "treatment"), (outcome, "outcome")] + [(c, "covariate") for c in covariates],
+    )
     overlap = {treatment, outcome} & set(covariates)
     if overlap or treatment == outcome:
         raise EstimatorError(
@@ -126,13 +211,8 @@ def prepare(
 
     missing_treatment = frame[treatment].isna().to_numpy()
     missing_outcome = frame[outcome].isna().to_numpy()
-    keep = ~(missing_treatment | missing_outcome)
-    missing_by_covariate: dict[str, int] = {}
-    for column in covariates:
-        missing = frame[column].isna().to_numpy()
-        if missing.any():
-            missing_by_covariate[column] = int(missing.sum())
-        keep &= ~missing
+    missing_covariate, missing_by_covariate = missing_values(frame, covariates)
+    keep = ~(missing_treatment | missing_outcome | missing_covariate)
     rows_dropped: dict[str, object] = {
         "total": int((~keep).sum()),
         "missing_treatment": int(missing_treatment.sum()),
@@ -183,4 +263,5 @@ def prepare(
         covariates=kept[covariates].reset_index(drop=True),
         outcome_kind=kind,  # type: ignore[arg-type]
         rows_dropped=rows_dropped,
+        kept=keep,
     )

@@ -4,7 +4,8 @@
   and labels, with ``nan`` for the numbers no interval gives;
 * :func:`check_parameters` checks an estimator's parameters against a table of
   constraints (as scikit-learn's ``_parameter_constraints``), in ``fit``, and names the
-  first one that is not allowed.
+  first one that is not allowed;
+* :func:`json_number` makes a number fit for a row's diagnostics (JSON has no ``nan``).
 
 Nothing here is public; the estimators are.
 """
@@ -20,7 +21,7 @@ from techeval.estimators.base import Estimator
 from techeval.inference import Interval
 from techeval.results import EffectResult
 
-__all__ = ["Constraint", "check_parameters", "result_row"]
+__all__ = ["Constraint", "check_parameters", "json_number", "result_row"]
 
 #: A test of a parameter's value, and what is allowed, in words (``"a number >= 0"``).
 Constraint = tuple[Callable[[Any], bool], str]
@@ -38,7 +39,8 @@ def result_row(interval: Interval | None = None, /, **fields: Any) -> EffectResu
         The other :class:`~techeval.results.EffectResult` fields (``technique``,
         ``outcome``, ``measure``, ``scale``, ``estimand``, ``method``, ``n_treated``,
         ``n_control``, ...). A number given here overrides the interval's, e.g. the
-        ``estimate`` of a descriptive row with no interval.
+        ``estimate`` of a descriptive row with no interval. ``warnings`` may be any
+        sequence of strings; the row holds a tuple.
 
     Returns
     -------
@@ -48,13 +50,23 @@ def result_row(interval: Interval | None = None, /, **fields: Any) -> EffectResu
         numbers = dict.fromkeys(("estimate", "std_error", "ci_low", "ci_high", "p_value"), math.nan)
     else:
         numbers = {
-            "estimate": interval.estimate,
-            "std_error": interval.std_error,
-            "ci_low": interval.ci_low,
-            "ci_high": interval.ci_high,
-            "p_value": interval.p_value,
+            "estimate": float(interval.estimate),
+            "std_error": float(interval.std_error),
+            "ci_low": float(interval.ci_low),
+            "ci_high": float(interval.ci_high),
+            "p_value": float(interval.p_value),
         }
+    if "warnings" in fields:
+        fields["warnings"] = tuple(fields["warnings"])
     return EffectResult(**{**numbers, **fields})
+
+
+def json_number(value: float | None) -> float | None:
+    """A float for diagnostics (JSON has no inf or nan: those become ``None``)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def check_parameters(owner: Estimator, constraints: Mapping[str, Constraint]) -> None:

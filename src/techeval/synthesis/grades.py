@@ -23,7 +23,7 @@ The rules
      (Austin 2009);
    * *poor overlap*: more than 5% of cases outside the common support, more than 1% of
      propensities clipped, or an arm's effective sample size below 20% of its size
-     (the warning thresholds of :mod:`techeval.diagnostics`);
+     (the warning thresholds of :mod:`techeval.estimators.diagnostics`);
    * *imprecision*: the confidence interval includes no effect, or (risk differences)
      it is wider than 20 percentage points;
    * *small sample*: fewer than 100 cases in the smaller group;

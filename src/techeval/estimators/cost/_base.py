@@ -1,13 +1,12 @@
-"""What the adjusted cost estimators share: parameter checks, inference labels, rows."""
+"""What the adjusted cost estimators share: parameter constraints, inference labels, rows."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
-from techeval.errors import ArgumentError
+from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator
 from techeval.estimators.cost._data import _Data
 from techeval.estimators.cost._models import _Settings
@@ -19,34 +18,26 @@ _REFITS = ("one_step", "full")
 _ESTIMANDS = ("ATE", "ATT")
 
 
-def _check(name: str, ok: bool, expected: str, owner: Estimator) -> None:
-    if not ok:
-        raise ArgumentError(
-            f"{type(owner).__name__}: {name}={getattr(owner, name)!r} is not allowed",
-            hint=f"Use {expected}",
-        )
-
-
 class _CostBase(Estimator):
     """The adjusted cost estimators' shared plumbing (incremental, effectiveness, benefit)."""
 
     family: ClassVar[str] = "cost"
 
+    #: What each parameter may be, checked in ``fit`` in this order; a subclass with
+    #: parameters of its own extends it (``{**_CostBase._parameter_constraints, ...}``).
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "model": (lambda v: v in _MODELS, " or ".join(_MODELS)),
+        "estimand": (lambda v: v in _ESTIMANDS, "ATE or ATT"),
+        "propensity_clip": (lambda v: 0 <= v < 0.5, "a number in [0, 0.5)"),
+        "l2_penalty": (lambda v: v >= 0, "a number >= 0"),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "n_bootstrap": (lambda v: int(v) >= 20, "an integer >= 20"),
+        "bootstrap_refit": (lambda v: v in _REFITS, " or ".join(_REFITS)),
+        "bootstrap_max_n": (lambda v: v is None or int(v) >= 1, "None or an integer >= 1"),
+    }
+
     def _settings(self) -> _Settings:
-        _check("model", self.model in _MODELS, " or ".join(_MODELS), self)
-        _check("estimand", self.estimand in _ESTIMANDS, "ATE or ATT", self)
-        _check("propensity_clip", 0 <= self.propensity_clip < 0.5, "a number in [0, 0.5)", self)
-        _check("l2_penalty", self.l2_penalty >= 0, "a number >= 0", self)
-        _check("ci_level", 0 < self.ci_level < 1, "a number in (0, 1)", self)
-        _check("n_bootstrap", int(self.n_bootstrap) >= 20, "an integer >= 20", self)
-        _check(
-            "bootstrap_refit",
-            getattr(self, "bootstrap_refit", "one_step") in _REFITS,
-            " or ".join(_REFITS),
-            self,
-        )
-        limit = getattr(self, "bootstrap_max_n", None)
-        _check("bootstrap_max_n", limit is None or int(limit) >= 1, "None or an integer >= 1", self)
+        check_parameters(self, self._parameter_constraints)
         return _Settings(
             model=self.model,
             estimand=self.estimand,
@@ -60,7 +51,7 @@ class _CostBase(Estimator):
         ``gamma_glm`` always bootstraps: its plug-in influence values leave out the
         model's estimation error.
         """
-        limit = getattr(self, "bootstrap_max_n", None)
+        limit = self.bootstrap_max_n
         return self.model == "gamma_glm" or limit is None or data.n <= int(limit)
 
     def _seeds(self) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
@@ -71,25 +62,23 @@ class _CostBase(Estimator):
     def _inference_label(self, replicates: np.ndarray | None) -> str:
         if replicates is None:
             return "influence_function"
-        refit = getattr(self, "bootstrap_refit", "one_step")
+        refit = self.bootstrap_refit
         return "bootstrap_percentile" + ("_one_step" if refit == "one_step" else "")
 
-    def _row(self, data: _Data, treatment: str, **fields: Any) -> EffectResult:
-        defaults: dict[str, Any] = dict(
+    def _row(
+        self, data: _Data, treatment: str, interval: Interval | None = None, **fields: Any
+    ) -> EffectResult:
+        """A :func:`result_row` with the labels every adjusted cost row carries (``fields`` win)."""
+        labels: dict[str, Any] = dict(
             technique=treatment,
             estimand=self.estimand,
             method=self.model,
-            std_error=math.nan,
-            ci_low=math.nan,
-            ci_high=math.nan,
-            p_value=math.nan,
             n_treated=int(data.treated.sum()),
             n_control=int((~data.treated).sum()),
             family=self.family,
             ci_level=float(self.ci_level),
         )
-        defaults.update(fields)
-        return EffectResult(**defaults)
+        return result_row(interval, **{**labels, **fields})
 
     def _common_diagnostics(self, data: _Data, replicates: np.ndarray | None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -122,13 +111,3 @@ class _CostBase(Estimator):
             if failed:
                 out.append(f"{failed} of {replicates.shape[0]} bootstrap resamples failed to fit")
         return out
-
-
-def _interval_fields(interval: Interval) -> dict[str, float]:
-    return dict(
-        estimate=interval.estimate,
-        std_error=interval.std_error,
-        ci_low=interval.ci_low,
-        ci_high=interval.ci_high,
-        p_value=interval.p_value,
-    )

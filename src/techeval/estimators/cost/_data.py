@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from techeval.errors import EstimatorError
-from techeval.estimators._columns import prepare
+from techeval.estimators._columns import prepare, require_columns
 from techeval.estimators._nuisance import build_design
 
 
@@ -40,12 +40,9 @@ def _working_covariates(
     frame: pd.DataFrame, covariates: Sequence[str], log_covariates: Sequence[str]
 ) -> tuple[pd.DataFrame, list[str]]:
     """A copy of the covariates with heavy-tailed counts on the log scale."""
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     work = pd.DataFrame(index=frame.index)
     names = []
     for column in covariates:
-        if column not in frame.columns:
-            continue  # prepare() reports the missing column with suggestions
         values = frame[column]
         if column in log_covariates and pd.api.types.is_numeric_dtype(values.dtype):
             # In a log-link model a linear term in a heavy-tailed count extrapolates
@@ -96,29 +93,23 @@ def _prepare(
     extra: Mapping[str, pd.Series] | None = None,
 ) -> _Data:
     """Apply the missing-data rule and build the design (shared by every cost estimator)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise EstimatorError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    work, names = _working_covariates(frame, covariates, tuple(log_covariates))
-    for column in (treatment, cost):
-        if column in frame.columns:
-            work[column] = frame[column]
-    missing_named = [
-        c
-        for c in ([covariates] if isinstance(covariates, str) else covariates)
-        if c not in frame.columns
-    ]
-    prepared = prepare(
-        work if not missing_named else frame,
-        treatment=treatment,
-        outcome=cost,
-        covariates=names if not missing_named else list(covariates),
-        outcome_type="continuous",
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    require_columns(
+        frame,
+        [(treatment, "treatment"), (cost, "outcome")] + [(c, "covariate") for c in covariates],
     )
-    keep = work[[treatment, cost, *names]].notna().all(axis=1).to_numpy()
+    work, names = _working_covariates(frame, covariates, tuple(log_covariates))
+    work[treatment] = frame[treatment]
+    work[cost] = frame[cost]
+    prepared = prepare(
+        work, treatment=treatment, outcome=cost, covariates=names, outcome_type="continuous"
+    )
     components: dict[str, np.ndarray] = {"incremental_cost": prepared.outcome}
     for name, series in (extra or {}).items():
         values = pd.to_numeric(series, errors="coerce")
-        components[name] = values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)[keep]
+        components[name] = values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)[
+            prepared.kept
+        ]
     kinds = {name: _component_kind(values, name) for name, values in components.items()}
     features, feature_names = _design(prepared.covariates)
     return _Data(

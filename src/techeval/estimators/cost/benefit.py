@@ -24,7 +24,7 @@ import pandas as pd
 from techeval import economics
 from techeval.errors import EstimatorError
 from techeval.estimators.base import Tags
-from techeval.estimators.cost._base import _CostBase, _interval_fields
+from techeval.estimators.cost._base import _CostBase
 from techeval.estimators.cost._bootstrap import _estimate
 from techeval.estimators.cost._data import _prepare, per_case_outcome
 from techeval.estimators.registry import register
@@ -276,7 +276,7 @@ class BenefitCost(_CostBase):
                     "had costs <= 0 and are left out of the ratio's interval"
                 )
         else:
-            ratio = Interval(math.nan, math.nan, math.nan, math.nan, math.nan)
+            ratio = None  # no interval: every number is nan
             ratio_warn.append(
                 "the technique does not add cost, so a benefit–cost ratio is "
                 "not meaningful: read the net benefit"
@@ -284,15 +284,15 @@ class BenefitCost(_CostBase):
         row = partial(self._row, data, treatment, outcome="net_benefit", diagnostics=diagnostics)
         self.results_ = (
             row(
+                net,
                 measure="net_benefit",
                 scale="currency_per_case",
-                **_interval_fields(net),
                 warnings=tuple(warn),
             ),
             row(
+                ratio,
                 measure="benefit_cost_ratio",
                 scale="ratio",
-                **_interval_fields(ratio),
                 warnings=tuple(ratio_warn),
             ),
             row(

@@ -24,9 +24,10 @@ import pandas as pd
 
 from techeval import economics
 from techeval.assumptions import DEFAULT_WILLINGNESS_TO_PAY, DEFAULT_WTP_GRID
-from techeval.errors import ArgumentError, EstimatorError
+from techeval.errors import ArgumentError
+from techeval.estimators._columns import require_columns
 from techeval.estimators.base import Tags
-from techeval.estimators.cost._base import _check, _CostBase, _interval_fields
+from techeval.estimators.cost._base import _CostBase
 from techeval.estimators.cost._bootstrap import _estimate
 from techeval.estimators.cost._data import _prepare, per_case_outcome
 from techeval.estimators.registry import register
@@ -142,6 +143,11 @@ class CostEffectiveness(_CostBase):
 
     tags = Tags(default_outcomes=("cost_total",), bootstrap_group="cost.joint_bootstrap")
 
+    _parameter_constraints = {
+        **_CostBase._parameter_constraints,
+        "willingness_to_pay": (lambda v: math.isfinite(float(v)) and v >= 0, "a number >= 0"),
+    }
+
     def __init__(
         self,
         *,
@@ -190,15 +196,7 @@ class CostEffectiveness(_CostBase):
         effects = [self.effects] if isinstance(self.effects, str) else list(self.effects)
         if not effects:
             raise ArgumentError("CostEffectiveness needs at least one effect column")
-        for column in effects:
-            if column not in frame.columns:
-                raise EstimatorError(f"the effect column {column!r} is not in the data")
-        _check(
-            "willingness_to_pay",
-            math.isfinite(float(self.willingness_to_pay)) and self.willingness_to_pay >= 0,
-            "a number >= 0",
-            self,
-        )
+        require_columns(frame, {column: "effect" for column in effects})
         data = _prepare(
             frame,
             treatment=treatment,
@@ -240,10 +238,10 @@ class CostEffectiveness(_CostBase):
             self._row(
                 data,
                 treatment,
+                cost_interval,
                 outcome=outcome,
                 measure="incremental_cost",
                 scale="mean_difference",
-                **_interval_fields(cost_interval),
                 diagnostics=diagnostics,
                 warnings=tuple(base_warnings),
             )
@@ -316,9 +314,9 @@ class CostEffectiveness(_CostBase):
         row = partial(self._row, data, treatment, outcome=effect)
         rows = [
             row(
+                summary.effect,
                 measure="incremental_effect",
                 scale=effect_scale,
-                **_interval_fields(summary.effect),
                 diagnostics=diagnostics,
                 warnings=tuple(base_warnings),
             )
@@ -379,9 +377,9 @@ class CostEffectiveness(_CostBase):
         wtp_diag = {"willingness_to_pay": summary.willingness_to_pay, "per": unit}
         rows.append(
             row(
+                summary.net_monetary_benefit,
                 measure="net_monetary_benefit",
                 scale="currency_per_case",
-                **_interval_fields(summary.net_monetary_benefit),
                 diagnostics=wtp_diag,
                 warnings=tuple(base_warnings),
             )

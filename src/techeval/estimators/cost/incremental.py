@@ -11,7 +11,7 @@ import pandas as pd
 
 from techeval.errors import ArgumentError
 from techeval.estimators.base import Tags
-from techeval.estimators.cost._base import _check, _CostBase, _interval_fields
+from techeval.estimators.cost._base import _CostBase
 from techeval.estimators.cost._bootstrap import _estimate
 from techeval.estimators.cost._data import _prepare
 from techeval.estimators.registry import register
@@ -109,6 +109,15 @@ class IncrementalCost(_CostBase):
 
     tags = Tags(default_outcomes=("cost_total",))
 
+    _parameter_constraints = {
+        **_CostBase._parameter_constraints,
+        "inference": (
+            lambda v: v in ("bootstrap", "influence_function"),
+            "bootstrap or influence_function",
+        ),
+        "bootstrap_ci": (lambda v: v in ("percentile", "basic", "bca"), "percentile, basic or bca"),
+    }
+
     def __init__(
         self,
         *,
@@ -154,18 +163,6 @@ class IncrementalCost(_CostBase):
                 frame, treatment=treatment, outcome=outcome, covariates=covariates
             )
         settings = self._settings()
-        _check(
-            "inference",
-            self.inference in ("bootstrap", "influence_function"),
-            "bootstrap or influence_function",
-            self,
-        )
-        _check(
-            "bootstrap_ci",
-            self.bootstrap_ci in ("percentile", "basic", "bca"),
-            "percentile, basic or bca",
-            self,
-        )
         data = _prepare(
             frame,
             treatment=treatment,
@@ -210,10 +207,10 @@ class IncrementalCost(_CostBase):
             self._row(
                 data,
                 treatment,
+                interval,
                 outcome=outcome,
                 measure="incremental_cost",
                 scale="mean_difference",
-                **_interval_fields(interval),
                 diagnostics=diagnostics,
                 warnings=tuple(self._warnings(data, replicates)),
             ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import ClassVar, Self
 
@@ -10,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from techeval.cases import comparison_frame
-from techeval.errors import ArgumentError, EstimatorError
+from techeval.errors import EstimatorError
+from techeval.estimators._columns import require_columns, treatment_column
+from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.cost._base import _interval_fields
 from techeval.estimators.registry import register
 from techeval.inference import Interval, wald_from_influence
 from techeval.results import EffectResult
@@ -62,6 +62,13 @@ class CostSummary(Estimator):
 
     tags = Tags(roles="treatment_only", adjusted=False)
 
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "comparator": (
+            lambda v: v in ("without_technique", "traditional_only"),
+            "without_technique or traditional_only",
+        ),
+    }
+
     family: ClassVar[str] = "cost"
 
     def __init__(self, *, comparator: str = "without_technique", ci_level: float = 0.95):
@@ -77,25 +84,19 @@ class CostSummary(Estimator):
         covariates: Sequence[str] = (),
     ) -> Self:
         """Describe ``outcome`` (a cost column) by use of ``treatment``; covariates are ignored."""
-        for column in (treatment, outcome):
-            if column not in frame.columns:
-                raise EstimatorError(f"the column {column!r} is not in the data")
-        if self.comparator not in ("without_technique", "traditional_only"):
-            raise ArgumentError(
-                f"CostSummary: comparator={self.comparator!r} is not allowed",
-                hint="Use without_technique or traditional_only",
-            )
+        require_columns(frame, [(treatment, "treatment"), (outcome, "outcome")])
+        check_parameters(self, self._parameter_constraints)
         if self.comparator == "traditional_only":
             frame = comparison_frame(frame, treatment, "traditional_only")
-        used = frame[treatment].astype("boolean")
+        used, missing = treatment_column(frame, treatment)
         cost = pd.to_numeric(frame[outcome], errors="coerce").astype("float64")
         arms = {
-            f"{treatment}=True": used.fillna(False).to_numpy(dtype=bool),
+            f"{treatment}=True": used,
             (
                 f"{treatment}=False"
                 if self.comparator == "without_technique"
                 else "traditional_only=True"
-            ): (~used).fillna(False).to_numpy(dtype=bool),
+            ): ~used & ~missing,
         }
         n_treated, n_control = (int(rows.sum()) for rows in arms.values())
         if min(n_treated, n_control) == 0:
@@ -122,26 +123,22 @@ class CostSummary(Estimator):
             means[label] = (mean, values)
             interval = wald_from_influence(mean, values - mean, level=self.ci_level, null=0.0)
             rows.append(
-                EffectResult(
+                result_row(
+                    interval,
                     measure="cost_mean",
                     scale="mean",
                     subgroup=label,
-                    **_interval_fields(interval),
                     **common,
                     diagnostics={"n_cases": int(values.size)},
                 )
             )
             q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75])
             rows.append(
-                EffectResult(
+                result_row(
                     measure="cost_median",
                     scale="median",
                     subgroup=label,
                     estimate=float(median),
-                    std_error=math.nan,
-                    ci_low=math.nan,
-                    ci_high=math.nan,
-                    p_value=math.nan,
                     diagnostics={"q25": float(q25), "q75": float(q75), "iqr": float(q75 - q25)},
                     **common,
                 )
@@ -154,11 +151,11 @@ class CostSummary(Estimator):
                     ratio = _ratio_of_means(cost, frame[denominator], rows_in_arm, self.ci_level)
                     if ratio is not None:
                         rows.append(
-                            EffectResult(
+                            result_row(
+                                ratio,
                                 measure=measure,
                                 scale=f"currency_per_{measure.removeprefix('cost_per_')}",
                                 subgroup=label,
-                                **_interval_fields(ratio),
                                 **common,
                             )
                         )
@@ -173,15 +170,11 @@ class CostSummary(Estimator):
                 if ok.any() and cost.to_numpy()[ok].sum() > 0:
                     share = float(part[ok].sum() / cost.to_numpy()[ok].sum())
                     rows.append(
-                        EffectResult(
+                        result_row(
                             measure="technique_cost_share",
                             scale="proportion",
                             subgroup=label,
                             estimate=share,
-                            std_error=math.nan,
-                            ci_low=math.nan,
-                            ci_high=math.nan,
-                            p_value=math.nan,
                             diagnostics={"n_cases": int(ok.sum())},
                             **common,
                         )
@@ -192,10 +185,10 @@ class CostSummary(Estimator):
         influence = np.concatenate([(v1 - m1) * n / n1, -(v0 - m0) * n / n0])
         difference = wald_from_influence(m1 - m0, influence, level=self.ci_level)
         rows.append(
-            EffectResult(
+            result_row(
+                difference,
                 measure="cost_mean",
                 scale="mean_difference",
-                **_interval_fields(difference),
                 **common,
                 warnings=(
                     "unadjusted difference: techniques go to bigger, harder cases; "

@@ -3,17 +3,21 @@
 Pooled rates and shares over cases (``sum(a) / sum(b)``, cases as clusters) with
 cluster-robust intervals on the log or logit scale, Garwood's exact Poisson interval
 when there are no events, and the crude rate ratio with zero events in one arm
-(continuity-corrected, and its exact conditional interval).
+(continuity-corrected, and its exact conditional interval). Also the labels of the
+rows these estimates make: :func:`exposure_scale`, :func:`arm_label` and
+:func:`ratio_diagnostics`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from techeval.estimators._rows import json_number
 from techeval.inference import Interval, wald_from_influence
 
 
@@ -201,3 +205,30 @@ def share_estimate(
     return RatioEstimate(
         Interval(share, std_error, low, high, math.nan), "ratio_estimator", n, part, total
     )
+
+
+def exposure_scale(column: str, unit: float) -> str:
+    """The ``scale`` of a rate per ``unit`` of the exposure ``column``."""
+    if column == "officer_days" and unit == 1000:
+        return "rate_per_1000_officer_days"
+    if column == "duration_days" and unit == 365:
+        return "rate_per_case_year"
+    return f"rate_per_{unit:g}_{column}"
+
+
+def ratio_diagnostics(estimate: RatioEstimate) -> dict[str, Any]:
+    """The diagnostics of a row made from ``estimate``: its sums, cases and interval."""
+    out: dict[str, Any] = {
+        "numerator": json_number(estimate.numerator),
+        "denominator": json_number(estimate.denominator),
+        "n_cases": estimate.n_clusters,
+        "interval": estimate.method,
+    }
+    if estimate.note:
+        out["note"] = estimate.note
+    return out
+
+
+def arm_label(treatment: str, arm: bool) -> str:
+    """The ``subgroup`` label of one arm, ``"undercover=true"``."""
+    return f"{treatment}={'true' if arm else 'false'}"

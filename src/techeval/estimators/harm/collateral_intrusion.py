@@ -5,16 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from techeval.errors import EstimatorError
+from techeval.estimators._columns import (
+    count_column,
+    numeric_column,
+    require_columns,
+    treatment_column,
+)
+from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
-from techeval.estimators.harm._ratios import rate_ratio_estimate, share_estimate
-from techeval.estimators.harm._rows import _check, _ratio_diagnostics, _row
+from techeval.estimators.harm._ratios import rate_ratio_estimate, ratio_diagnostics, share_estimate
 from techeval.estimators.registry import register
 from techeval.inference import Interval, bootstrap_interval, bootstrap_replicates
 
@@ -89,6 +94,13 @@ class CollateralIntrusion(Estimator):
         inference_names={"influence_function": "linearisation"},
     )
 
+    #: What each parameter may be, checked in ``fit`` in this order.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "inference": (lambda v: v in ("linearisation", "bootstrap"), "linearisation or bootstrap"),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "n_bootstrap": (lambda v: int(v) >= 20, "an integer >= 20"),
+    }
+
     def __init__(
         self,
         *,
@@ -131,15 +143,8 @@ class CollateralIntrusion(Estimator):
             With ``results_``: the share first, then non-suspects per case and per
             suspect.
         """
-        _check(
-            self,
-            "inference",
-            self.inference in ("linearisation", "bootstrap"),
-            "linearisation or bootstrap",
-        )
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
-        _check(self, "n_bootstrap", int(self.n_bootstrap) >= 20, "an integer >= 20")
-        _require_columns(
+        check_parameters(self, self._parameter_constraints)
+        require_columns(
             frame,
             {
                 treatment: "treatment",
@@ -149,10 +154,10 @@ class CollateralIntrusion(Estimator):
                 "n_suspects": "suspects",
             },
         )
-        treated, missing_treatment = _treatment(frame, treatment)
+        treated, missing_treatment = treatment_column(frame, treatment)
         used = treated & ~missing_treatment
-        total = _counts(frame, "intercepts_total")[used]
-        incriminating = _counts(frame, "intercepts_incriminating")[used]
+        total = count_column(frame, "intercepts_total")[used]
+        incriminating = count_column(frame, "intercepts_incriminating")[used]
         logged = ~(np.isnan(total) | np.isnan(incriminating))
         with_intercepts = logged & (total > 0)
         if (incriminating[logged] > total[logged]).any():
@@ -176,7 +181,7 @@ class CollateralIntrusion(Estimator):
         totals = total[with_intercepts]
         share = share_estimate(not_incriminating, totals, level=self.ci_level)
         interval, method = share.interval, share.method
-        diagnostics: dict[str, Any] = {**_ratio_diagnostics(share), "rows_dropped": rows_dropped}
+        diagnostics: dict[str, Any] = {**ratio_diagnostics(share), "rows_dropped": rows_dropped}
         if self.inference == "bootstrap" and share.n_clusters >= 2:
             replicates = bootstrap_replicates(
                 partial(_share_statistic, numerator=not_incriminating, denominator=totals),
@@ -192,13 +197,15 @@ class CollateralIntrusion(Estimator):
         if share.note:
             warnings.append(share.note)
         rows = [
-            _row(
+            result_row(
+                interval,
+                family="harm",
+                estimand=None,
                 technique=treatment,
                 outcome=outcome,
                 measure="collateral_intrusion_share",
                 scale="share",
                 method=method,
-                interval=interval,
                 n_treated=share.n_clusters,
                 n_control=0,
                 ci_level=self.ci_level,
@@ -206,8 +213,8 @@ class CollateralIntrusion(Estimator):
                 warnings=warnings,
             )
         ]
-        non_suspects = _counts(frame, "non_suspects_intercepted")[used]
-        suspects = _numbers(frame, "n_suspects")[used]
+        non_suspects = count_column(frame, "non_suspects_intercepted")[used]
+        suspects = numeric_column(frame, "n_suspects")[used]
         known = ~(np.isnan(non_suspects) | np.isnan(suspects))
         dropped = {"missing_non_suspects_or_suspects": int((~known).sum())}
         for scale, denominator, name in (
@@ -216,17 +223,19 @@ class CollateralIntrusion(Estimator):
         ):
             estimate = rate_ratio_estimate(non_suspects[known], denominator, level=self.ci_level)
             rows.append(
-                _row(
+                result_row(
+                    estimate.interval,
+                    family="harm",
+                    estimand=None,
                     technique=treatment,
                     outcome="non_suspects_intercepted",
                     measure="non_suspects_intercepted",
                     scale=scale,
                     method=name if estimate.method == "ratio_estimator" else estimate.method,
-                    interval=estimate.interval,
                     n_treated=estimate.n_clusters,
                     n_control=0,
                     ci_level=self.ci_level,
-                    diagnostics={**_ratio_diagnostics(estimate), "rows_dropped": dropped},
+                    diagnostics={**ratio_diagnostics(estimate), "rows_dropped": dropped},
                 )
             )
         self.results_ = tuple(rows)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Self
+from dataclasses import replace
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -13,9 +14,16 @@ from threadpoolctl import threadpool_limits
 from techeval.assumptions import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
+from techeval.estimators._columns import (
+    count_column,
+    missing_values,
+    numeric_column,
+    require_columns,
+    treatment_column,
+)
 from techeval.estimators._nuisance import build_design
+from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
 from techeval.estimators.harm._models import (
     CountDesign,
     fit_negative_binomial,
@@ -24,21 +32,15 @@ from techeval.estimators.harm._models import (
     overdispersion_test,
 )
 from techeval.estimators.harm._ratios import (
+    arm_label,
     continuity_corrected_rate_ratio,
     exact_conditional_rate_ratio_interval,
+    exposure_scale,
     log_wald,
     rate_ratio_estimate,
+    ratio_diagnostics,
 )
-from techeval.estimators.harm._rows import (
-    _aipw_rows,
-    _arm_label,
-    _check,
-    _exposure_scale,
-    _json_number,
-    _ratio_diagnostics,
-    _row,
-)
-from techeval.estimators.registry import register
+from techeval.estimators.registry import get_estimator, register
 from techeval.inference import Interval
 from techeval.results import EffectResult
 
@@ -47,7 +49,6 @@ __all__ = ["HarmRates"]
 _MODELS = ("auto", "poisson", "negative_binomial")
 # statsmodels' GLM returns the HC0 sandwich for HC1-HC3 too, so only HC0 is offered
 _COV_TYPES = ("HC0", "nonrobust")
-_NAN_INTERVAL = Interval(math.nan, math.nan, math.nan, math.nan, math.nan)
 
 
 def _rate_rows(
@@ -68,38 +69,71 @@ def _rate_rows(
     rows = []
     per_case = rate_ratio_estimate(counts, np.ones(n), level=ci_level)
     rows.append(
-        _row(
+        result_row(
+            per_case.interval,
+            family="harm",
+            estimand=None,
             technique=technique,
             outcome=outcome,
             measure=outcome,
             scale="rate_per_case",
             method="sample_mean" if per_case.method == "ratio_estimator" else per_case.method,
-            interval=per_case.interval,
             n_treated=n_treated,
             n_control=n_control,
             ci_level=ci_level,
             subgroup=subgroup,
-            diagnostics=_ratio_diagnostics(per_case),
+            diagnostics=ratio_diagnostics(per_case),
         )
     )
     if exposure is not None and exposure_column is not None:
         per_exposure = rate_ratio_estimate(counts, exposure, level=ci_level, scale=unit)
         rows.append(
-            _row(
+            result_row(
+                per_exposure.interval,
+                family="harm",
+                estimand=None,
                 technique=technique,
                 outcome=outcome,
                 measure=outcome,
-                scale=_exposure_scale(exposure_column, unit),
+                scale=exposure_scale(exposure_column, unit),
                 method=per_exposure.method,
-                interval=per_exposure.interval,
                 n_treated=n_treated,
                 n_control=n_control,
                 ci_level=ci_level,
                 subgroup=subgroup,
-                diagnostics={**_ratio_diagnostics(per_exposure), "exposure": exposure_column},
+                diagnostics={**ratio_diagnostics(per_exposure), "exposure": exposure_column},
             )
         )
     return rows
+
+
+def _relabel(result: EffectResult, *, measure: str, extra: Mapping[str, Any]) -> EffectResult:
+    """An outcome-family row re-issued as a harm row (family, measure and diagnostics)."""
+    return replace(
+        result,
+        family="harm",
+        measure=measure,
+        outcome=measure,
+        diagnostics={**dict(result.diagnostics), **extra},
+    )
+
+
+def _aipw_rows(
+    frame: pd.DataFrame,
+    *,
+    treatment: str,
+    outcome_column: str,
+    measure: str,
+    covariates: Sequence[str],
+    aipw_params: Mapping[str, Any] | None,
+    defaults: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> tuple[EffectResult, ...]:
+    """Fit the registered ``outcome.aipw`` estimator and re-issue its rows as harm rows."""
+    params = {**defaults, **dict(aipw_params or {})}
+    estimator = get_estimator("outcome.aipw")(**params)
+    estimator.fit(frame, treatment=treatment, outcome=outcome_column, covariates=covariates)
+    return tuple(_relabel(r, measure=measure, extra=extra) for r in estimator.results_)
 
 
 class _CountCases(NamedTuple):
@@ -219,6 +253,16 @@ class HarmRates(Estimator):
     #: the harm columns differ between case files: a protocol names them
     tags = Tags(roles="per_outcome", adjusted=True, needs_outcomes=True)
 
+    #: What each parameter may be, checked in ``fit`` in this order.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "model": (lambda v: v in _MODELS, "auto, poisson or negative_binomial"),
+        "cov_type": (lambda v: v in _COV_TYPES, ", ".join(_COV_TYPES)),
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "overdispersion_alpha": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "spline_knots": (lambda v: int(v) >= 0, "an integer >= 0"),
+        "exposure_unit": (lambda v: v is None or v > 0, "None or a number > 0"),
+    }
+
     def __init__(
         self,
         *,
@@ -245,19 +289,7 @@ class HarmRates(Estimator):
         self.random_state = random_state
 
     def _validate(self) -> None:
-        _check(self, "model", self.model in _MODELS, "auto, poisson or negative_binomial")
-        _check(self, "cov_type", self.cov_type in _COV_TYPES, ", ".join(_COV_TYPES))
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
-        _check(
-            self, "overdispersion_alpha", 0 < self.overdispersion_alpha < 1, "a number in (0, 1)"
-        )
-        _check(self, "spline_knots", int(self.spline_knots) >= 0, "an integer >= 0")
-        _check(
-            self,
-            "exposure_unit",
-            self.exposure_unit is None or self.exposure_unit > 0,
-            "None or a number > 0",
-        )
+        check_parameters(self, self._parameter_constraints)
 
     def _exposure_column(self, outcome: str) -> str | None:
         if self.exposure == "auto":
@@ -293,7 +325,7 @@ class HarmRates(Estimator):
         """
         self._validate()
         covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-        _require_columns(
+        require_columns(
             frame,
             {treatment: "treatment", outcome: "outcome", **{c: "covariate" for c in covariates}},
         )
@@ -314,18 +346,19 @@ class HarmRates(Estimator):
         if values.nunique() == 1:
             # AIPW's influence function is identically 0 here: a zero-width interval and
             # a p-value of 0 would be false precision
-            treated, missing = _treatment(frame, treatment)
+            treated, missing = treatment_column(frame, treatment)
             kept = ~missing & frame[outcome].notna().to_numpy()
             every = "every" if bool(values.iloc[0]) else "no"
             return (
-                _row(
+                result_row(
+                    Interval(0.0, math.nan, math.nan, math.nan, math.nan),
+                    family="harm",
                     technique=treatment,
                     outcome=outcome,
                     measure=outcome,
                     scale="risk_difference",
                     estimand="ATE",
                     method="constant_outcome",
-                    interval=Interval(0.0, math.nan, math.nan, math.nan, math.nan),
                     n_treated=int((treated & kept).sum()),
                     n_control=int((~treated & kept).sum()),
                     ci_level=self.ci_level,
@@ -354,7 +387,7 @@ class HarmRates(Estimator):
     ) -> tuple[EffectResult, ...]:
         exposure_column = self._exposure_column(outcome)
         if exposure_column is not None:
-            _require_columns(frame, {exposure_column: "exposure"})
+            require_columns(frame, {exposure_column: "exposure"})
         others = []
         if self.adjust_for_techniques and treatment in TECHNIQUES:
             others = [t for t in TECHNIQUES if t != treatment and t in frame.columns]
@@ -416,8 +449,8 @@ class HarmRates(Estimator):
     ) -> _CountCases:
         """The cases with a treatment, count, exposure > 0 and every model column, and
         the others counted by reason; an error unless both arms keep cases."""
-        treated, missing_treatment = _treatment(frame, treatment)
-        y = _counts(frame, outcome)
+        treated, missing_treatment = treatment_column(frame, treatment)
+        y = count_column(frame, outcome)
         missing_outcome = np.isnan(y)
         keep = ~(missing_treatment | missing_outcome)
         rows_dropped: dict[str, Any] = {
@@ -426,19 +459,14 @@ class HarmRates(Estimator):
         }
         exposure = None
         if exposure_column is not None:
-            exposure = _numbers(frame, exposure_column)
+            exposure = numeric_column(frame, exposure_column)
             missing_exposure = np.isnan(exposure)
             no_exposure = ~missing_exposure & (exposure <= 0)
             rows_dropped["missing_exposure"] = int(missing_exposure.sum())
             rows_dropped["exposure_not_positive"] = int(no_exposure.sum())
             keep &= ~(missing_exposure | no_exposure)
-        missing_covariate = {}
-        for column in model_columns:
-            missing = frame[column].isna().to_numpy()
-            if missing.any():
-                missing_covariate[column] = int(missing.sum())
-            keep &= ~missing
-        rows_dropped["missing_covariate"] = missing_covariate
+        missing_covariate, rows_dropped["missing_covariate"] = missing_values(frame, model_columns)
+        keep &= ~missing_covariate
         rows_dropped["total"] = int((~keep).sum())
         rows_dropped["rule"] = (
             "rows with a missing treatment, count, exposure or covariate, or exposure <= 0, "
@@ -479,7 +507,7 @@ class HarmRates(Estimator):
                 technique=treatment,
                 outcome=outcome,
                 arm=arm,
-                subgroup=_arm_label(treatment, arm),
+                subgroup=arm_label(treatment, arm),
                 ci_level=self.ci_level,
             )
         return descriptive
@@ -506,7 +534,7 @@ class HarmRates(Estimator):
         base = {
             **base,
             "overdispersion": {
-                **{k: _json_number(v) for k, v in dispersion.items()},
+                **{k: json_number(v) for k, v in dispersion.items()},
                 "overdispersed": bool(overdispersed),
                 "rule": (
                     "overdispersed when the one-sided Cameron-Trivedi test rejects alpha = 0 "
@@ -538,8 +566,8 @@ class HarmRates(Estimator):
                 **base,
                 "model": method,
                 "cov_type": self.cov_type,
-                "log_rate_ratio": _json_number(fit.log_rate_ratio),
-                "log_rate_ratio_se": _json_number(fit.std_error),
+                "log_rate_ratio": json_number(fit.log_rate_ratio),
+                "log_rate_ratio_se": json_number(fit.std_error),
                 "converged": fit.converged,
                 "estimand_note": (
                     "covariate-conditional rate ratio of a log-linear model without "
@@ -548,13 +576,14 @@ class HarmRates(Estimator):
                 ),
             }
             if fit.alpha is not None:
-                diagnostics["nb2_alpha"] = _json_number(fit.alpha)
+                diagnostics["nb2_alpha"] = json_number(fit.alpha)
             rows.append(
-                _row(
+                result_row(
+                    log_wald(fit.log_rate_ratio, fit.std_error, self.ci_level),
+                    family="harm",
                     **common,
                     estimand="ATE",
                     method=method,
-                    interval=log_wald(fit.log_rate_ratio, fit.std_error, self.ci_level),
                     diagnostics=diagnostics,
                     warnings=row_warnings,
                 )
@@ -603,14 +632,16 @@ class HarmRates(Estimator):
         diagnostics = {
             **base,
             "model": "crude",
-            "exact_conditional_interval": [_json_number(low), _json_number(high)],
+            "exact_conditional_interval": [json_number(low), json_number(high)],
         }
         outcome, treatment = common["outcome"], common["technique"]
         if events_treated == 0 and events_control == 0:
-            return _row(
+            return result_row(
+                None,
+                family="harm",
+                estimand=None,
                 **common,
                 method="not_estimable",
-                interval=_NAN_INTERVAL,
                 diagnostics=diagnostics,
                 warnings=(
                     *warnings,
@@ -621,10 +652,12 @@ class HarmRates(Estimator):
         interval = continuity_corrected_rate_ratio(
             events_treated, exposure_treated, events_control, exposure_control, self.ci_level
         )
-        return _row(
+        return result_row(
+            interval,
+            family="harm",
+            estimand=None,
             **common,
             method="continuity_corrected_rate_ratio",
-            interval=interval,
             diagnostics=diagnostics,
             warnings=(
                 *warnings,

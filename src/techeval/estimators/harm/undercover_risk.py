@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
+from techeval.estimators._columns import (
+    count_column,
+    numeric_column,
+    require_columns,
+    treatment_column,
+)
+from techeval.estimators._rows import Constraint, check_parameters, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
-from techeval.estimators.harm._ratios import rate_ratio_estimate
-from techeval.estimators.harm._rows import (
-    _arm_label,
-    _check,
-    _exposure_scale,
-    _ratio_diagnostics,
-    _row,
+from techeval.estimators.harm._ratios import (
+    arm_label,
+    exposure_scale,
+    rate_ratio_estimate,
+    ratio_diagnostics,
 )
 from techeval.estimators.registry import register
 
@@ -70,6 +74,11 @@ class UndercoverRisk(Estimator):
         adjusted=False,
     )
 
+    #: What each parameter may be, checked in ``fit``.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+    }
+
     def __init__(self, *, exposure: str = "auto", ci_level: float = 0.95):
         self.exposure = exposure
         self.ci_level = ci_level
@@ -101,7 +110,7 @@ class UndercoverRisk(Estimator):
             With ``results_``: technique-arm rate, comparator rate, then one row per
             level of each breakdown column.
         """
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
+        check_parameters(self, self._parameter_constraints)
         covariates = [covariates] if isinstance(covariates, str) else list(covariates)
         if self.exposure == "auto":
             exposure_column = (
@@ -111,7 +120,7 @@ class UndercoverRisk(Estimator):
             )
         else:
             exposure_column = self.exposure
-        _require_columns(
+        require_columns(
             frame,
             {
                 treatment: "treatment",
@@ -120,9 +129,9 @@ class UndercoverRisk(Estimator):
                 **{c: "breakdown" for c in covariates},
             },
         )
-        treated, missing_treatment = _treatment(frame, treatment)
-        counts = _counts(frame, outcome)
-        exposure = _numbers(frame, exposure_column)
+        treated, missing_treatment = treatment_column(frame, treatment)
+        counts = count_column(frame, outcome)
+        exposure = numeric_column(frame, exposure_column)
         keep = ~(missing_treatment | np.isnan(counts) | np.isnan(exposure)) & ~(exposure <= 0)
         rows_dropped = {
             "missing_treatment": int(missing_treatment.sum()),
@@ -145,9 +154,9 @@ class UndercoverRisk(Estimator):
             )
         unit = 1000.0
         scale = (
-            _exposure_scale("officer_days", unit)
+            exposure_scale("officer_days", unit)
             if exposure_column in ("officer_days", "undercover_officer_days")
-            else _exposure_scale(exposure_column, unit)
+            else exposure_scale(exposure_column, unit)
         )
         rows = []
         for arm in (True, False):
@@ -157,18 +166,20 @@ class UndercoverRisk(Estimator):
             )
             n = estimate.n_clusters
             rows.append(
-                _row(
+                result_row(
+                    estimate.interval,
+                    family="harm",
+                    estimand=None,
                     technique=treatment,
                     outcome=outcome,
                     measure=outcome,
                     scale=scale,
                     method=estimate.method,
-                    interval=estimate.interval,
                     n_treated=n if arm else 0,
                     n_control=0 if arm else n,
                     ci_level=self.ci_level,
-                    subgroup=_arm_label(treatment, arm),
-                    diagnostics={**_ratio_diagnostics(estimate), **notes},
+                    subgroup=arm_label(treatment, arm),
+                    diagnostics={**ratio_diagnostics(estimate), **notes},
                     warnings=warnings if arm else (),
                 )
             )
@@ -180,18 +191,20 @@ class UndercoverRisk(Estimator):
                     counts[mask], exposure[mask], level=self.ci_level, scale=unit
                 )
                 rows.append(
-                    _row(
+                    result_row(
+                        estimate.interval,
+                        family="harm",
+                        estimand=None,
                         technique=treatment,
                         outcome=outcome,
                         measure=outcome,
                         scale=scale,
                         method=estimate.method,
-                        interval=estimate.interval,
                         n_treated=estimate.n_clusters,
                         n_control=0,
                         ci_level=self.ci_level,
                         subgroup=f"{column}={level}",
-                        diagnostics={**_ratio_diagnostics(estimate), "exposure": exposure_column},
+                        diagnostics={**ratio_diagnostics(estimate), "exposure": exposure_column},
                     )
                 )
         self.results_ = tuple(rows)

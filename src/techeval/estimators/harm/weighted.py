@@ -15,8 +15,10 @@ import pandas as pd
 
 from techeval.assumptions import DEFAULT_HARM_UNIT_COSTS, DEFAULT_HARM_WEIGHTS
 from techeval.errors import ArgumentError
+from techeval.estimators._columns import numeric_column
+from techeval.estimators._rows import Constraint, check_parameters, json_number
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._rows import _aipw_rows, _check, _json_number
+from techeval.estimators.harm.rates import _aipw_rows
 from techeval.estimators.registry import register
 
 __all__ = ["HarmCost", "HarmIndex", "harm_cost_per_case", "harm_index_per_case"]
@@ -50,15 +52,7 @@ def _weighted_harm_sum(frame: pd.DataFrame, weights: Mapping[str, float], what: 
     total = np.zeros(len(frame))
     missing = np.zeros(len(frame), dtype=bool)
     for column, weight in weights.items():
-        values = frame[column]
-        if not (
-            pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
-        ):
-            raise ArgumentError(
-                f"the harm column {column!r} is not numeric or yes/no (dtype {values.dtype})",
-                hint="Validate the case file first (techeval.cases.validate_frame)",
-            )
-        numbers = values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        numbers = numeric_column(frame, column, role="harm")
         missing |= np.isnan(numbers)
         total += float(weight) * np.nan_to_num(numbers)
     total[missing] = np.nan
@@ -154,6 +148,11 @@ class _WeightedHarm(Estimator):
 
     _measure: ClassVar[str] = ""
 
+    #: What each parameter may be, checked in ``fit``.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+    }
+
     def _per_case(
         self, frame: pd.DataFrame
     ) -> tuple[pd.Series, dict[str, float]]:  # pragma: no cover
@@ -187,12 +186,12 @@ class _WeightedHarm(Estimator):
             With ``results_``: the ``outcome.aipw`` rows (mean difference first),
             re-issued with ``family="harm"`` and this estimator's measure.
         """
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
+        check_parameters(self, self._parameter_constraints)
         values, weights = self._per_case(frame)
         data = frame.assign(**{self._measure: values})
         extra = {
             "weights" if self._measure == "harm_index" else "unit_costs": weights,
-            "per_case_mean": _json_number(values.mean()),
+            "per_case_mean": json_number(values.mean()),
             "per_case_missing": int(values.isna().sum()),
             "missing_rule": "a case's value is missing if any weighted count is missing",
         }

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from techeval.assumptions import GAO_1984_ANNUAL_RATE, WITSEC_REARREST_SHARE
 from techeval.errors import EstimatorError
+from techeval.estimators._columns import (
+    count_column,
+    numeric_column,
+    require_columns,
+    treatment_column,
+)
+from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator, Tags
-from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
-from techeval.estimators.harm._ratios import rate_ratio_estimate, share_estimate
-from techeval.estimators.harm._rows import _check, _json_number, _ratio_diagnostics, _row
+from techeval.estimators.harm._ratios import rate_ratio_estimate, ratio_diagnostics, share_estimate
 from techeval.estimators.registry import register
 from techeval.inference import Interval
 
@@ -90,6 +95,13 @@ class WitnessOffending(Estimator):
 
     tags = Tags(roles="treatment_only", techniques=("witness_protection",), adjusted=False)
 
+    #: What each parameter may be, checked in ``fit`` in this order.
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "ci_level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
+        "benchmark_share": (lambda v: 0 < v < 1, "a share in (0, 1)"),
+        "benchmark_rate": (lambda v: v is None or v > 0, "None or a rate > 0"),
+    }
+
     def __init__(
         self,
         *,
@@ -128,15 +140,8 @@ class WitnessOffending(Estimator):
         self
             With ``results_``: ``witness_offence_rate`` then ``witness_offending_share``.
         """
-        _check(self, "ci_level", 0 < self.ci_level < 1, "a number in (0, 1)")
-        _check(self, "benchmark_share", 0 < self.benchmark_share < 1, "a share in (0, 1)")
-        _check(
-            self,
-            "benchmark_rate",
-            self.benchmark_rate is None or self.benchmark_rate > 0,
-            "None or a rate > 0",
-        )
-        _require_columns(
+        check_parameters(self, self._parameter_constraints)
+        require_columns(
             frame,
             {
                 outcome: "outcome",
@@ -144,9 +149,9 @@ class WitnessOffending(Estimator):
                 "duration_days": "time at risk",
             },
         )
-        witnesses = _counts(frame, "protected_witnesses")
-        offences = _counts(frame, outcome)
-        duration = _numbers(frame, "duration_days")
+        witnesses = count_column(frame, "protected_witnesses")
+        offences = count_column(frame, outcome)
+        duration = numeric_column(frame, "duration_days")
         with_witnesses = ~np.isnan(witnesses) & (witnesses > 0)
         known_offences = with_witnesses & ~np.isnan(offences)
         at_risk = known_offences & ~np.isnan(duration) & (duration > 0)
@@ -157,15 +162,15 @@ class WitnessOffending(Estimator):
         }
         diagnostics: dict[str, Any] = {"rows_dropped": rows_dropped}
         if treatment in frame.columns:
-            treated, missing = _treatment(frame, treatment)
+            treated, missing = treatment_column(frame, treatment)
             diagnostics["cases_with_witnesses_but_technique_not_tagged"] = int(
                 (with_witnesses & ~(treated & ~missing)).sum()
             )
         if "protected_family" in frame.columns:
-            family = _numbers(frame, "protected_family")[with_witnesses]
-            diagnostics["protected_family_total"] = _json_number(np.nansum(family))
+            family = numeric_column(frame, "protected_family")[with_witnesses]
+            diagnostics["protected_family_total"] = json_number(np.nansum(family))
             diagnostics["protected_family_missing"] = int(np.isnan(family).sum())
-        diagnostics["protected_witnesses_total"] = _json_number(witnesses[with_witnesses].sum())
+        diagnostics["protected_witnesses_total"] = json_number(witnesses[with_witnesses].sum())
         if not with_witnesses.any():
             raise EstimatorError(
                 "no case has protected witnesses (protected_witnesses > 0)",
@@ -228,19 +233,21 @@ class WitnessOffending(Estimator):
                     "some cases with protected witnesses were left out (see diagnostics)"
                 )
             rows.append(
-                _row(
+                result_row(
+                    estimate.interval,
+                    family="harm",
+                    estimand=None,
                     technique=treatment,
                     outcome=outcome,
                     measure=measure,
                     scale=scale,
                     method=estimate.method,
-                    interval=estimate.interval,
                     n_treated=estimate.n_clusters,
                     n_control=0,
                     ci_level=self.ci_level,
                     diagnostics={
                         **diagnostics,
-                        **_ratio_diagnostics(estimate),
+                        **ratio_diagnostics(estimate),
                         **benchmark,
                         **comparison,
                         "time_at_risk": "protected_witnesses * duration_days / 365 (assumption)",

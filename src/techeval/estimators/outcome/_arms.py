@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from techeval import diagnostics as diag
 from techeval.errors import ArgumentError
+from techeval.estimators import diagnostics as diag
 from techeval.estimators._columns import Prepared, prepare
 from techeval.estimators._nuisance import (
     GLM,

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from techeval.diagnostics import (
+from techeval.estimators.diagnostics import (
     balance_table,
     diagnostic_warnings,
     e_value,
@@ -66,7 +66,7 @@ def test_overlap_summary_and_warnings():
 
 
 def test_e_value_for_a_huge_mean_difference_does_not_overflow():
-    from techeval.diagnostics import e_value_mean_difference
+    from techeval.estimators.diagnostics import e_value_mean_difference
 
     values = e_value_mean_difference(1e6, 9e5, 1.1e6, outcome_sd=1.0)
     assert values["point"] > 1e100
