@@ -121,6 +121,5 @@ def get_estimator(name: str) -> type[Estimator]:
 
 
 def summary_line(cls: type[Estimator]) -> str:
-    """The first line of an estimator's docstring."""
-    doc = (cls.__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    """What an estimator does, in its own words: :meth:`Estimator.description`."""
+    return cls.description()

@@ -43,7 +43,9 @@ _BENEFIT_COLUMNS = (
 
 @register("cost.benefit")
 class BenefitCost(_CostBase):
-    """WSIPP-style net benefit per case, benefit–cost ratio and P(benefits exceed costs).
+    """Benefit–cost synthesis by Monte Carlo: monetised convictions, disruptions and
+    recovered assets against cost and monetised harms (net benefit per case,
+    benefit–cost ratio, chance that benefits exceed costs).
 
     Parameters
     ----------

@@ -49,7 +49,8 @@ _EFFECT_UNITS = {
 
 @register("cost.effectiveness")
 class CostEffectiveness(_CostBase):
-    """Cost per additional conviction (ICER) with its quadrant, CE plane and acceptability curve.
+    """Cost per additional conviction (ICER) with its quadrant, a joint bootstrap of
+    cost and effect, the cost-effectiveness plane and acceptability curve.
 
     Parameters
     ----------

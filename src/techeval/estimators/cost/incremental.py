@@ -22,7 +22,8 @@ __all__ = ["IncrementalCost"]
 
 @register("cost.incremental")
 class IncrementalCost(_CostBase):
-    """Adjusted incremental cost per case of using the technique (gamma GLM, doubly robust).
+    """Adjusted difference in cost per case (gamma models of cost in each arm, doubly
+    robust).
 
     Parameters
     ----------

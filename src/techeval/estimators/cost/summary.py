@@ -22,7 +22,7 @@ __all__ = ["CostSummary"]
 
 @register("cost.summary")
 class CostSummary(Estimator):
-    """Describe costs of cases with the technique and of the comparator (unadjusted).
+    """Mean, median and per-suspect and per-officer-day cost in each arm (unadjusted).
 
     Parameters
     ----------

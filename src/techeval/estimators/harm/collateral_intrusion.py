@@ -28,7 +28,8 @@ __all__ = ["CollateralIntrusion"]
 
 @register("harm.collateral_intrusion")
 class CollateralIntrusion(Estimator):
-    """Collateral intrusion of electronic surveillance: non-incriminating share, non-suspects.
+    """Uninvolved people intercepted by electronic surveillance, per case and per
+    suspect, and the share of intercepts that were not incriminating.
 
     Among cases that used the technique (default ``electronic_surveillance``): the share
     of intercepted communications that were not incriminating, pooled over cases, and

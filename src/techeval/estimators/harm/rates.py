@@ -148,7 +148,8 @@ class _CountCases(NamedTuple):
 
 @register("harm.rates")
 class HarmRates(Estimator):
-    """Harm rates per case and per exposure, and the adjusted rate ratio of a technique.
+    """Adjusted rate ratios of harms (Poisson or negative binomial model with an
+    exposure offset, robust standard errors) and rates per case in each arm.
 
     For a count harm (``officer_injuries``, ``undercover_compromised``,
     ``third_party_harms``, ``complaints_upheld``, ``non_suspects_intercepted``): the

@@ -29,7 +29,8 @@ __all__ = ["UndercoverRisk"]
 
 @register("harm.undercover_risk")
 class UndercoverRisk(Estimator):
-    """Undercover risk: compromise or injury rates per 1,000 officer-days, by case type.
+    """Rate at which undercover identities are compromised (and officers injured), per
+    1,000 officer-days, by case type.
 
     Parameters
     ----------

@@ -215,7 +215,8 @@ class _WeightedHarm(Estimator):
 
 @register("harm.index")
 class HarmIndex(_WeightedHarm):
-    """Harm index per case (severity-weighted harm events) and its adjusted difference.
+    """Severity-weighted harm per case (days-of-imprisonment weights), adjusted
+    difference by AIPW.
 
     Parameters
     ----------
@@ -269,7 +270,7 @@ class HarmIndex(_WeightedHarm):
 
 @register("harm.cost")
 class HarmCost(_WeightedHarm):
-    """Monetised harm per case (protocol unit costs) and its adjusted difference.
+    """Monetised harm per case (the protocol's unit costs), adjusted difference by AIPW.
 
     Parameters
     ----------

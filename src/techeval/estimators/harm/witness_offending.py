@@ -28,7 +28,8 @@ __all__ = ["WitnessOffending"]
 
 @register("harm.witness_offending")
 class WitnessOffending(Estimator):
-    """Offending by protected witnesses: offences per witness-year and share who offend.
+    """Offences by protected witnesses per witness-year in the programme, and the share
+    who offend.
 
     Parameters
     ----------

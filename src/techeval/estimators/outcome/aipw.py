@@ -98,7 +98,8 @@ def aipw_arm_means(settings: ArmSettings, features, treated, y, kind, seed, need
 
 @register("outcome.aipw")
 class AIPW(ArmMeansEstimator):
-    """Augmented IPW (doubly robust) with K-fold cross-fitting; the default for reports.
+    """Augmented inverse-probability weighting (doubly robust), with cross-fitted
+    propensity and outcome models; influence-function confidence intervals.
 
     Parameters
     ----------

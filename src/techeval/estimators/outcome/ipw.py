@@ -74,7 +74,8 @@ def ipw_arm_means(settings: ArmSettings, features, treated, y, kind, seed, need_
 
 @register("outcome.ipw")
 class IPW(ArmMeansEstimator):
-    """Inverse-probability weighting with stabilised weights (Hájek form).
+    """Inverse-probability weighting with a logistic propensity model (stabilised
+    weights, Hájek form).
 
     Parameters
     ----------

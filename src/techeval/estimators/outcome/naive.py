@@ -28,10 +28,12 @@ def naive_arm_means(
 
 @register("outcome.naive")
 class Naive(ArmMeansEstimator):
-    """Unadjusted difference in mean outcome between cases with and without the technique.
-    Shown for contrast only: techniques go to the biggest, hardest cases, so this
-    comparison mixes the technique's effect with the difference between case types.
-    The propensity model is fitted only for the overlap and balance diagnostics.
+    """The raw difference between cases with and without the technique: shown only to
+    make the effect of adjustment visible.
+
+    Techniques go to the biggest, hardest cases, so this comparison mixes the
+    technique's effect with the difference between case types. The propensity model is
+    fitted only for the overlap and balance diagnostics.
 
     Parameters
     ----------

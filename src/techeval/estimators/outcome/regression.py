@@ -71,7 +71,8 @@ def regression_arm_means(
 
 @register("outcome.regression")
 class Regression(ArmMeansEstimator):
-    """G-computation: outcome models per arm, predictions averaged over the cases.
+    """Outcome regression (g-computation): outcome models per arm, predictions averaged
+    over the cases.
 
     Parameters
     ----------
