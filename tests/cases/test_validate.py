@@ -6,7 +6,7 @@ from techeval.cases.export import neutralise_formulas, write_table
 from techeval.cases.schema import CROSS_COLUMN_RULES
 from techeval.errors import ArgumentError, CaseFileError
 
-from ..hardening_data import RULE_BREAKS
+from .._helpers import RULE_BREAKS
 
 
 def set_cell(frame, row, column, value):

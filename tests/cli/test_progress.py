@@ -13,7 +13,7 @@ from techeval.inference import bootstrap_replicates, replicate_progress, report_
 from techeval.protocols.run import run_protocol
 from techeval.simulate import generate_cases, write_cases
 
-from ..hardening_data import cli
+from .._helpers import cli
 
 MINI = """
 name: mini

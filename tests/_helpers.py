@@ -1,4 +1,4 @@
-"""Shared helpers for the hardening suite (tests/test_hardening_*.py).
+"""Shared helpers for the end-to-end hardening suite (tests/system/).
 
 * :func:`cli` runs ``techeval`` in a subprocess (the real entry point, real exit code,
   real stderr) with an optional environment, and :func:`assert_refused` checks the

@@ -18,7 +18,7 @@ import pytest
 from techeval.protocols.run import run_protocol, write_outputs
 from techeval.simulate import generate_cases
 
-from .hardening_data import (
+from .._helpers import (
     NINE_CELL,
     TEN_CELL,
     disclosure_case_file,

@@ -33,7 +33,7 @@ from techeval.protocols.model import load_protocol
 from techeval.protocols.run import run_protocol, write_outputs
 from techeval.simulate import generate_cases
 
-from .hardening_data import scan_output_folder
+from .._helpers import scan_output_folder
 
 QUICK = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: validation runs pandera on every example: fewer examples (tests/cases/test_properties.py

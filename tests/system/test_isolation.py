@@ -25,7 +25,7 @@ from techeval.protocols.run import run_protocol
 from techeval.results import canonical_json
 from techeval.simulate import generate_cases, write_cases
 
-from .hardening_data import _ENTRY, write_sitecustomize
+from .._helpers import _ENTRY, write_sitecustomize
 
 
 def _locales() -> set[str]:
