@@ -136,6 +136,12 @@ def test_design_is_cached_read_only_and_rebuilt_when_a_cell_changes():
         assert not np.array_equal(other.matrix, first.matrix)
         fit = propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0)
         assert propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0) is fit
+    # every memo, the cost bootstrap's replicate columns included, is emptied at the end
+    from techeval.estimators import _nuisance
+    from techeval.estimators.cost import _bootstrap
+
+    assert any(cache is _bootstrap._REPLICATE_CACHE for cache in _nuisance._RUN_SCOPED)
+    assert all(len(cache) == 0 for cache in _nuisance._RUN_SCOPED)
     # nothing is kept outside the block: fresh, writeable matrices every time
     outside = build_design(frame, spline_knots=5, drop_first=False)
     assert outside.matrix is not first.matrix and outside.matrix.flags.writeable

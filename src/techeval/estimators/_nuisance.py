@@ -69,24 +69,23 @@ class Design:
 #: solver): a block of a few MB stays in cache and no temporary the size of the matrix
 #: is ever allocated.
 _BLOCK_ROWS = 4096
-#: Designs kept for reuse inside :func:`shared_nuisance`, most recent last. The
-#: estimators of a protocol run build the same design again and again; at a million
-#: cases one build costs seconds and the matrix a few hundred MB, so two are kept.
-_DESIGN_CACHE: OrderedDict[tuple, Design] = OrderedDict()
-_DESIGN_CACHE_SIZE = 2
 _SHARING: ContextVar[bool] = ContextVar("techeval_shared_nuisance", default=False)
+#: Every memo that lives only inside :func:`shared_nuisance` (see :func:`run_scoped`).
+_RUN_SCOPED: list[OrderedDict] = []
 
 
 @contextmanager
 def shared_nuisance() -> Iterator[None]:
-    """Reuse designs, balance matrices and full-data propensity fits inside this block.
+    """Reuse designs, balance matrices, full-data propensity fits and replicates here.
 
     The protocol runner wraps its estimators in it: every estimator of a technique
     builds the same design and fits the same propensity model, so later ones take the
     first one's (same cells, same options, same numbers: a cached result is exactly what
-    a fresh computation gives). Everything kept is dropped when the outermost block
-    ends, so nothing outlives a run (and a worker process does not look as if it leaked
-    memory). Outside it nothing is kept.
+    a fresh computation gives); ``cost.benefit`` takes ``cost.effectiveness``'s
+    bootstrap replicate columns the same way. Everything kept (every memo registered
+    with :func:`run_scoped`) is dropped when the outermost block ends, so nothing
+    outlives a run (and a worker process does not look as if it leaked memory).
+    Outside it nothing is kept.
     """
     token = _SHARING.set(True)
     try:
@@ -94,9 +93,29 @@ def shared_nuisance() -> Iterator[None]:
     finally:
         _SHARING.reset(token)
         if not _SHARING.get():
-            _DESIGN_CACHE.clear()
-            _BALANCE_CACHE.clear()
-            _PROPENSITY_CACHE.clear()
+            for cache in _RUN_SCOPED:
+                cache.clear()
+
+
+def sharing() -> bool:
+    """Whether the caller runs inside :func:`shared_nuisance` (memos may be kept)."""
+    return _SHARING.get()
+
+
+def run_scoped(cache: OrderedDict) -> OrderedDict:
+    """Register ``cache`` as a memo emptied when the outermost :func:`shared_nuisance` ends.
+
+    Its owner must keep nothing in it outside the block (check :func:`sharing`).
+    """
+    _RUN_SCOPED.append(cache)
+    return cache
+
+
+#: Designs kept for reuse inside :func:`shared_nuisance`, most recent last. The
+#: estimators of a protocol run build the same design again and again; at a million
+#: cases one build costs seconds and the matrix a few hundred MB, so two are kept.
+_DESIGN_CACHE: OrderedDict[tuple, Design] = run_scoped(OrderedDict())
+_DESIGN_CACHE_SIZE = 2
 
 
 def _fingerprint(covariates: pd.DataFrame) -> tuple:
@@ -210,7 +229,7 @@ def _standardise(matrix: np.ndarray) -> None:
         block /= scale
 
 
-_BALANCE_CACHE: OrderedDict[tuple, Design] = OrderedDict()
+_BALANCE_CACHE: OrderedDict[tuple, Design] = run_scoped(OrderedDict())
 
 
 def balance_matrix(covariates: pd.DataFrame) -> Design:
@@ -584,7 +603,7 @@ def fit_logistic(
 #: Full-data propensity fits kept inside :func:`shared_nuisance`: the naive and
 #: regression estimators' diagnostics, IPW, and AIPW's cross-fitting folds (which start
 #: from it) all need the same model for a technique.
-_PROPENSITY_CACHE: OrderedDict[tuple, LogisticFit] = OrderedDict()
+_PROPENSITY_CACHE: OrderedDict[tuple, LogisticFit] = run_scoped(OrderedDict())
 _PROPENSITY_CACHE_SIZE = 8
 
 

@@ -18,6 +18,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
 from techeval.errors import EstimatorError
+from techeval.estimators._nuisance import run_scoped, sharing
 from techeval.estimators.cost._data import _Data
 from techeval.estimators.cost._models import _all_differences, _Linear, _Settings
 from techeval.inference import bootstrap_replicates
@@ -58,12 +59,14 @@ def _replicate(
     return deltas
 
 
-#: Bootstrap replicate columns already computed in this process, by resample plan and
+#: Bootstrap replicate columns already computed inside
+#: :func:`~techeval.estimators._nuisance.shared_nuisance`, by resample plan and
 #: component. ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
-#: resamples (the runner gives them one seed), so the second reuses the first's
-#: incremental cost and effects instead of refitting them. A memo of a deterministic
-#: function: it never changes a number. Bounded: at most this many columns are kept.
-_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+#: resamples (the runner gives them one seed and one unit of work), so the second
+#: reuses the first's incremental cost and effects instead of refitting them. A memo of
+#: a deterministic function: it never changes a number. Bounded: at most this many
+#: columns are kept; emptied when the outermost block ends, and unused outside it.
+_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = run_scoped(OrderedDict())
 _REPLICATE_CACHE_SIZE = 64
 
 
@@ -90,6 +93,30 @@ def _bootstrap(
     refit: str,
 ) -> np.ndarray:
     """Joint bootstrap replicates of every component, reusing columns computed before."""
+
+    def draw(names: list[str]) -> np.ndarray:
+        statistic = partial(
+            _replicate,
+            settings=settings,
+            features=data.features,
+            treated=data.treated,
+            components={name: data.components[name] for name in names},
+            kinds=data.kinds,
+            starts=starts,
+            refit=refit,
+        )
+        # resampling within arms keeps both arms' sizes in every replicate
+        return bootstrap_replicates(
+            statistic,
+            data.n,
+            n_replicates=int(n_bootstrap),
+            random_state=seed,
+            strata=data.treated,
+            n_jobs=n_jobs,
+        )
+
+    if not sharing():
+        return draw(list(data.components))
     plan = _digest(
         data.features,
         data.treated,
@@ -105,25 +132,7 @@ def _bootstrap(
     }
     missing = [name for name in data.components if keys[name] not in _REPLICATE_CACHE]
     if missing:
-        statistic = partial(
-            _replicate,
-            settings=settings,
-            features=data.features,
-            treated=data.treated,
-            components={name: data.components[name] for name in missing},
-            kinds=data.kinds,
-            starts=starts,
-            refit=refit,
-        )
-        # resampling within arms keeps both arms' sizes in every replicate
-        computed = bootstrap_replicates(
-            statistic,
-            data.n,
-            n_replicates=int(n_bootstrap),
-            random_state=seed,
-            strata=data.treated,
-            n_jobs=n_jobs,
-        )
+        computed = draw(missing)
         for j, name in enumerate(missing):
             _REPLICATE_CACHE[keys[name]] = computed[:, j]
             _REPLICATE_CACHE.move_to_end(keys[name])
