@@ -28,12 +28,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import cho_factor, cho_solve
 from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
+
+from techeval.estimators._glm.newton import Factor, minimise
 
 Task = Literal["binary", "count", "continuous"]
 
@@ -425,13 +426,7 @@ class LogisticFit:
     converged_: bool
 
 
-#: Newton iterations before the logistic solver gives up (separation without a penalty).
-_MAX_NEWTON_STEPS = 100
-#: Converged when the Newton step moves no coefficient by more than this times
-#: ``1 + max |coefficient|`` (the step is then taken: convergence is quadratic, so the
-#: coefficients are accurate far beyond this).
-_NEWTON_TOL = 1e-8
-#: Below this relative step size the Hessian is no longer recomputed.
+#: Below this relative step size the logistic solver keeps its last Hessian.
 _LAZY_HESSIAN = 1e-3
 
 
@@ -500,41 +495,6 @@ def _logistic_pass(
     return loss, gradient, gram
 
 
-def _factor(hessian: np.ndarray):
-    try:
-        return cho_factor(hessian, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-
-
-def _solve(factor, hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    if factor is not None:
-        return cho_solve(factor, gradient, check_finite=False)
-    # singular without a penalty (a constant or duplicated column): minimum-norm step
-    return np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-
-
-def _armijo_size(X, y, beta, step, rows, l2_penalty, loss, slope, full_step_loss):
-    """The step fraction to take: 1, 1/2, 1/4, ... (``None`` below 1e-10).
-
-    Armijo rule: the first fraction whose loss falls by 1e-4 of the first-order
-    prediction, or differs from the current loss by rounding only. ``full_step_loss``
-    is the loss at the whole step, already computed; halvings cost loss-only passes.
-    """
-    size, new_loss = 1.0, full_step_loss
-    while not (
-        new_loss <= loss - 1e-4 * size * slope
-        or abs(new_loss - loss) <= 1e-12 * max(abs(loss), 1.0)
-    ):
-        size /= 2.0
-        if size < 1e-10:
-            return None
-        new_loss, _, _ = _logistic_pass(
-            X, y, beta - size * step, rows, l2_penalty, hessian=False, gradient=False
-        )
-    return size
-
-
 def fit_logistic(
     X: np.ndarray,
     y: np.ndarray,
@@ -550,11 +510,13 @@ def fit_logistic(
     objective of scikit-learn's ``LogisticRegression(C=1/l2_penalty)``. Every pass over
     the data works on blocks of :data:`_BLOCK_ROWS` rows, so a fit on a subset of rows
     (a cross-fitting fold, an arm) never copies the design, and the Hessian is a
-    symmetric rank-k update per block. Each Newton step costs one pass; a step that
-    does not lower the objective enough is halved (Armijo rule) with loss-only passes.
-    Converged when the Newton step moves no coefficient by more than
-    ``1e-8 (1 + max |b|)`` (that last step is taken); without a penalty and with
-    separated classes it stops after 100 steps (the diagnostics report the separation).
+    symmetric rank-k update per block. The iteration is
+    :func:`techeval.estimators._glm.newton.minimise` (Armijo halving with loss-only
+    passes, the Hessian kept once the step moves no coefficient by more than
+    ``1e-3 (1 + max |b|)``, converged once the step is negligible, that last step
+    taken);
+    without a penalty and with separated classes it stops after 100 steps (the
+    diagnostics report the separation).
     """
     p = X.shape[1] + 1
     beta = np.zeros(p) if start is None else np.array(start, dtype=float)
@@ -562,41 +524,18 @@ def fit_logistic(
     share = float(target.mean()) if target.size else 0.5
     if start is None and 0.0 < share < 1.0:
         beta[0] = np.log(share / (1.0 - share))
-    loss, gradient, hessian = _logistic_pass(X, y, beta, rows, l2_penalty, hessian=True)
-    factor = _factor(hessian)
-    converged = False
-    steps = 0
-    while steps < _MAX_NEWTON_STEPS:
-        steps += 1
-        step = _solve(factor, hessian, gradient)
-        scale = 1.0 + float(np.max(np.abs(beta)))
-        moved = float(np.max(np.abs(step)))
-        if moved <= _NEWTON_TOL * scale:
-            beta = beta - step
-            converged = True
-            break
-        # close to the optimum the Hessian barely changes: keep the last one and pay
-        # for gradient-only passes (each step still gains about three digits)
-        fresh = moved > _LAZY_HESSIAN * scale
-        new_loss, new_gradient, new_hessian = _logistic_pass(
-            X, y, beta - step, rows, l2_penalty, hessian=fresh, gradient=True
+
+    def evaluate(params: np.ndarray, order: int):
+        return _logistic_pass(
+            X, y, params, rows, l2_penalty, hessian=order >= 2, gradient=order >= 1
         )
-        size = _armijo_size(
-            X, y, beta, step, rows, l2_penalty, loss, float(gradient @ step), new_loss
-        )
-        if size is None:
-            break
-        candidate = beta - size * step
-        if size < 1.0:
-            fresh = True
-            new_loss, new_gradient, new_hessian = _logistic_pass(
-                X, y, candidate, rows, l2_penalty, hessian=True, gradient=True
-            )
-        beta, loss, gradient = candidate, new_loss, new_gradient
-        if fresh:
-            hessian, factor = new_hessian, _factor(new_hessian)
+
+    fit = minimise(evaluate, beta, lazy_hessian=_LAZY_HESSIAN)
     return LogisticFit(
-        intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=steps, converged_=converged
+        intercept_=fit.params[:1].copy(),
+        coef_=fit.params[1:].copy(),
+        n_iter_=fit.n_steps,
+        converged_=fit.converged,
     )
 
 
@@ -677,7 +616,8 @@ def fit_ridge(
         moment[1:] += weighted @ block
     _symmetric(gram)
     gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
-    beta = _solve(_factor(gram), gram, moment)
+    # a quadratic loss: the one Newton step from zero is the solution
+    beta = Factor(gram).solve(moment)
     return LogisticFit(
         intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True
     )

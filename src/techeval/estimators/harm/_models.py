@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 from scipy import special, stats
-from scipy.linalg import cho_factor, cho_solve
+
+from techeval.estimators._glm.newton import Factor, minimise
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,6 @@ class CountFit:
 #: Rows per block: every pass over the design reads it in blocks of this many rows, so
 #: the working memory of a count-model fit does not grow with the number of cases.
 _BLOCK_ROWS = 4096
-#: Newton steps before a count-model fit gives up (reported as not converged).
-_MAX_NEWTON_STEPS = 100
-#: Converged when the Newton decrement ``g' I^-1 g`` (the squared distance to the
-#: optimum in standard-error units) is below this; that last step is then taken, and
-#: convergence is quadratic, so the estimates are accurate far beyond it.
-_DECREMENT_TOL = 1e-12
 
 
 class CountDesign:
@@ -120,57 +115,6 @@ def _linear_predictor(X: CountDesign, beta: np.ndarray, offset: np.ndarray | Non
     return eta
 
 
-def _solve_information(information: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``information^-1 vector``; a matrix that is not positive definite (an NB2 step far
-    from the optimum) is shifted along its diagonal until it is (Levenberg)."""
-    shift = 0.0
-    scale = float(np.max(np.abs(np.diag(information)))) or 1.0
-    while True:
-        try:
-            factor = cho_factor(
-                information + shift * np.eye(information.shape[0]), check_finite=False
-            )
-            return cho_solve(factor, vector, check_finite=False)
-        except np.linalg.LinAlgError:
-            shift = scale * 1e-10 if shift == 0.0 else shift * 10.0
-            if shift > 1e3 * scale:
-                return np.linalg.lstsq(information, vector, rcond=None)[0]
-
-
-def _maximise(state, theta: np.ndarray, *, valid=None) -> tuple[np.ndarray, bool, int]:
-    """Newton's method with a backtracking line search on a log-likelihood.
-
-    ``state(theta, derivatives)`` returns ``(loglik, score, information)`` (the last two
-    ``None`` without derivatives); ``valid(theta)`` rejects points outside the
-    parameter space. A step that does not raise the log-likelihood by 1e-4 of the
-    predicted gain (Armijo rule; rounding-level changes accepted) is halved.
-    """
-    loglik, score, information = state(theta, True)
-    for steps in range(1, _MAX_NEWTON_STEPS + 1):
-        step = _solve_information(information, score)
-        decrement = float(score @ step)
-        if not math.isfinite(decrement):
-            return theta, False, steps
-        if decrement <= _DECREMENT_TOL:
-            return theta + step, True, steps
-        size = 1.0
-        while True:
-            candidate = theta + size * step
-            if valid is None or valid(candidate):
-                new = state(candidate, False)[0]
-                if math.isfinite(new) and (
-                    new >= loglik + 1e-4 * size * decrement
-                    or abs(new - loglik) <= 1e-12 * max(abs(loglik), 1.0)
-                ):
-                    break
-            size /= 2.0
-            if size < 1e-10:
-                return theta, False, steps
-        theta = candidate
-        loglik, score, information = state(theta, True)
-    return theta, False, _MAX_NEWTON_STEPS
-
-
 def _sandwich(information: np.ndarray, meat: np.ndarray, cov_type: str) -> np.ndarray:
     """HC0 sandwich ``I^-1 M I^-1`` (cases as clusters, no small-sample factor), or ``I^-1``."""
     bread = np.linalg.inv(information)
@@ -190,8 +134,9 @@ def fit_poisson(
     """Poisson GLM (log link) with sandwich covariance: the fit, fitted means, coefficients.
 
     ``design`` already holds the intercept; ``column`` is the treatment's column.
-    Maximum likelihood by Newton's method (for the canonical link the same iterations
-    as statsmodels' IRLS, and its start: one weighted least-squares step from
+    Maximum likelihood by Newton's method
+    (:func:`techeval.estimators._glm.newton.minimise`; for the canonical link the same
+    iterations as statsmodels' IRLS, and its start: one weighted least-squares step from
     ``mu = (y + mean(y)) / 2``), over row blocks: the working memory is a few vectors
     of the cases' length, never a copy of the design. Covariance ``I^-1 M I^-1`` with
     ``I = X' diag(mu) X`` and ``M = X' diag((y - mu)^2) X`` (``cov_type="HC0"``, as
@@ -203,22 +148,24 @@ def fit_poisson(
     y = np.asarray(y, dtype=float)
     design = _as_design(design)
 
-    def state(beta: np.ndarray, derivatives: bool):
+    def evaluate(beta: np.ndarray, order: int):
+        # the negative log-likelihood (without the constant sum(log y!)) and derivatives
         eta = _linear_predictor(design, beta, offset)
         with np.errstate(over="ignore"):
             mu = np.exp(eta)
-        loglik = float(y @ eta - mu.sum())  # without the constant -sum(log y!)
-        if not derivatives:
-            return loglik, None, None
-        return loglik, design.tdot(y - mu), design.gram(mu)
+        loss = -float(y @ eta - mu.sum())
+        if order == 0:
+            return loss, None, None
+        return loss, design.tdot(mu - y), design.gram(mu)
 
     mu = (y + y.mean()) / 2.0
     working = np.log(mu) + (y - mu) / mu
     if offset is not None:
         working -= offset
-    start = _solve_information(design.gram(mu), design.tdot(mu * working))
+    start = Factor(design.gram(mu)).solve(design.tdot(mu * working))
     del working
-    beta, converged, _ = _maximise(state, start)
+    fit = minimise(evaluate, start)
+    beta, converged = fit.params, fit.converged
     eta = _linear_predictor(design, beta, offset)
     mu = np.exp(eta)
     del eta
@@ -314,8 +261,9 @@ def fit_negative_binomial(
 
     The model and parametrisation of statsmodels' ``NegativeBinomialP(p=2)``; ``start``
     holds the coefficients and the dispersion to start from (the Poisson fit and the
-    Cameron–Trivedi slope are a few Newton steps away). Newton's method with analytic
-    score and observed information over row blocks, so memory stays flat at a million
+    Cameron–Trivedi slope are a few Newton steps away). Newton's method
+    (:func:`techeval.estimators._glm.newton.minimise`) with analytic score and observed
+    information over row blocks, so memory stays flat at a million
     rows. Covariance: the HC0 sandwich of the per-case scores in ``(beta, alpha)`` (as
     ``NegativeBinomialP.fit(cov_type="HC0")``), or the inverse information.
     """
@@ -323,18 +271,18 @@ def fit_negative_binomial(
     design = _as_design(design)
     k = design.shape[1]
 
-    def state(theta: np.ndarray, derivatives: bool):
+    def evaluate(theta: np.ndarray, order: int):
+        # the negative log-likelihood, minus the score and the observed information
         terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
-        loglik = _nb2_loglik(terms)
-        if not derivatives:
-            return loglik, None, None
+        loss = -_nb2_loglik(terms)
+        if order == 0:
+            return loss, None, None
         d_eta, d_alpha = _nb2_scores(terms)
         score = np.append(design.tdot(d_eta), d_alpha.sum())
-        return loglik, score, _nb2_information(terms, design)
+        return loss, -score, _nb2_information(terms, design)
 
-    theta, converged, _ = _maximise(
-        state, np.asarray(start, dtype=float), valid=lambda theta: theta[k] > 0
-    )
+    fit = minimise(evaluate, np.asarray(start, dtype=float), valid=lambda theta: theta[k] > 0)
+    theta, converged = fit.params, fit.converged
     terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
     information = _nb2_information(terms, design)
     meat = None
