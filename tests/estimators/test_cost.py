@@ -402,24 +402,22 @@ def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
         return original(statistic, *args, **kwargs)
 
     monkeypatch.setattr(_bootstrap, "bootstrap_replicates", counting)
-    with shared_nuisance():
+    with shared_nuisance() as shared:
         ce = CostEffectiveness(n_bootstrap=25, random_state=5).fit(
             frame, treatment="t", covariates=COVARIATES
         )
         bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
             frame, treatment="t", covariates=COVARIATES
         )
-        assert len(_bootstrap._REPLICATE_CACHE) == 4
+        assert len(shared.replicates) == 4
     # only the components cost.effectiveness did not have were resampled
     shared = ["incremental_cost", "conviction", "high_level_conviction"]
     assert computed == [sorted(shared), ["group_disrupted"]]
     np.testing.assert_array_equal(bc.replicates_[shared].to_numpy(), ce.replicates_.to_numpy())
-    # the memo is emptied when the outermost block ends, and unused outside one
-    assert len(_bootstrap._REPLICATE_CACHE) == 0
+    # outside a block nothing is kept: everything is drawn again
     again = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
         frame, treatment="t", covariates=COVARIATES
     )
-    assert len(_bootstrap._REPLICATE_CACHE) == 0
     assert computed[-1] == sorted([*shared, "group_disrupted"])
     assert again.results_ == bc.results_  # the memo never changes a number
 

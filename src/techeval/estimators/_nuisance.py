@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +33,7 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
 from techeval.estimators._glm.newton import Factor, minimise
+from techeval.estimators._glm.workspace import Workspace, current_workspace, workspace
 
 Task = Literal["binary", "count", "continuous"]
 
@@ -70,53 +69,23 @@ class Design:
 #: solver): a block of a few MB stays in cache and no temporary the size of the matrix
 #: is ever allocated.
 _BLOCK_ROWS = 4096
-_SHARING: ContextVar[bool] = ContextVar("techeval_shared_nuisance", default=False)
-#: Every memo that lives only inside :func:`shared_nuisance` (see :func:`run_scoped`).
-_RUN_SCOPED: list[OrderedDict] = []
 
 
 @contextmanager
-def shared_nuisance() -> Iterator[None]:
+def shared_nuisance() -> Iterator[Workspace]:
     """Reuse designs, balance matrices, full-data propensity fits and replicates here.
 
-    The protocol runner wraps its estimators in it: every estimator of a technique
+    The protocol runner wraps every unit of work in it: every estimator of a technique
     builds the same design and fits the same propensity model, so later ones take the
     first one's (same cells, same options, same numbers: a cached result is exactly what
     a fresh computation gives); ``cost.benefit`` takes ``cost.effectiveness``'s
-    bootstrap replicate columns the same way. Everything kept (every memo registered
-    with :func:`run_scoped`) is dropped when the outermost block ends, so nothing
-    outlives a run (and a worker process does not look as if it leaked memory).
-    Outside it nothing is kept.
+    bootstrap replicate columns the same way. Everything is kept in one
+    :class:`~techeval.estimators._glm.workspace.Workspace`, dropped when the outermost
+    block ends, so nothing outlives a run (and a worker process does not look as if it
+    leaked memory). Outside it nothing is kept.
     """
-    token = _SHARING.set(True)
-    try:
-        yield
-    finally:
-        _SHARING.reset(token)
-        if not _SHARING.get():
-            for cache in _RUN_SCOPED:
-                cache.clear()
-
-
-def sharing() -> bool:
-    """Whether the caller runs inside :func:`shared_nuisance` (memos may be kept)."""
-    return _SHARING.get()
-
-
-def run_scoped(cache: OrderedDict) -> OrderedDict:
-    """Register ``cache`` as a memo emptied when the outermost :func:`shared_nuisance` ends.
-
-    Its owner must keep nothing in it outside the block (check :func:`sharing`).
-    """
-    _RUN_SCOPED.append(cache)
-    return cache
-
-
-#: Designs kept for reuse inside :func:`shared_nuisance`, most recent last. The
-#: estimators of a protocol run build the same design again and again; at a million
-#: cases one build costs seconds and the matrix a few hundred MB, so two are kept.
-_DESIGN_CACHE: OrderedDict[tuple, Design] = run_scoped(OrderedDict())
-_DESIGN_CACHE_SIZE = 2
+    with workspace() as shared:
+        yield shared
 
 
 def _fingerprint(covariates: pd.DataFrame) -> tuple:
@@ -142,18 +111,17 @@ def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: boo
     ``covariates`` and the options) and shared between callers, so it is read-only
     there: copy it to change it.
     """
-    if not _SHARING.get():
+    shared = current_workspace()
+    if shared is None:
         return _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
     key = (_fingerprint(covariates), int(spline_knots), bool(drop_first))
-    cached = _DESIGN_CACHE.get(key)
+    cached = shared.designs.get(key)
     if cached is not None:
-        _DESIGN_CACHE.move_to_end(key)
+        shared.designs.move_to_end(key)
         return Design(cached.matrix, list(cached.names))
     design = _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
     design.matrix.flags.writeable = False
-    _DESIGN_CACHE[key] = design
-    while len(_DESIGN_CACHE) > _DESIGN_CACHE_SIZE:
-        _DESIGN_CACHE.popitem(last=False)
+    shared.keep(shared.designs, key, design, shared.max_designs)
     return Design(design.matrix, list(design.names))
 
 
@@ -230,24 +198,21 @@ def _standardise(matrix: np.ndarray) -> None:
         block /= scale
 
 
-_BALANCE_CACHE: OrderedDict[tuple, Design] = run_scoped(OrderedDict())
-
-
 def balance_matrix(covariates: pd.DataFrame) -> Design:
     """Covariates as analysts read them: numbers as they are, every text level a 0/1 column.
 
     Kept like :func:`build_design` inside :func:`shared_nuisance` (read-only, the last
     one).
     """
-    if not _SHARING.get():
+    shared = current_workspace()
+    if shared is None:
         return _balance_matrix(covariates)
     key = _fingerprint(covariates)
-    cached = _BALANCE_CACHE.get(key)
+    cached = shared.balance.get(key)
     if cached is None:
         cached = _balance_matrix(covariates)
         cached.matrix.flags.writeable = False
-        _BALANCE_CACHE.clear()
-        _BALANCE_CACHE[key] = cached
+        shared.keep(shared.balance, key, cached, shared.max_balance)
     return Design(cached.matrix, list(cached.names))
 
 
@@ -544,30 +509,22 @@ def fit_logistic(
     )
 
 
-#: Full-data propensity fits kept inside :func:`shared_nuisance`: the naive and
-#: regression estimators' diagnostics, IPW, and AIPW's cross-fitting folds (which start
-#: from it) all need the same model for a technique.
-_PROPENSITY_CACHE: OrderedDict[tuple, LogisticFit] = run_scoped(OrderedDict())
-_PROPENSITY_CACHE_SIZE = 8
-
-
-def _cached_design_key(X: np.ndarray) -> tuple | None:
-    for key, design in _DESIGN_CACHE.items():
-        if design.matrix is X:
-            return key
-    return None
-
-
 def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LogisticFit:
-    """The logistic propensity model on all rows; reused while ``X`` is a kept design."""
-    design_key = _cached_design_key(X)
+    """The logistic propensity model on all rows; reused while ``X`` is a kept design.
+
+    Inside :func:`shared_nuisance` the naive and regression estimators' diagnostics,
+    IPW, and AIPW's cross-fitting folds (which start from it) all need the same model
+    for a technique.
+    """
+    shared = current_workspace()
+    design_key = None if shared is None else shared.design_key(X)
     key = None
     if design_key is not None:
         target = np.ascontiguousarray(treated, dtype=bool)
         key = (design_key, float(l2_penalty), hashlib.sha256(target.tobytes()).hexdigest())
-        cached = _PROPENSITY_CACHE.get(key)
+        cached = shared.propensity.get(key)
         if cached is not None:
-            _PROPENSITY_CACHE.move_to_end(key)
+            shared.propensity.move_to_end(key)
             return cached
     fit = fit_logistic(
         X if X.shape[1] else np.zeros((X.shape[0], 1)),
@@ -575,9 +532,7 @@ def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> 
         l2_penalty=l2_penalty,
     )
     if key is not None:
-        _PROPENSITY_CACHE[key] = fit
-        while len(_PROPENSITY_CACHE) > _PROPENSITY_CACHE_SIZE:
-            _PROPENSITY_CACHE.popitem(last=False)
+        shared.keep(shared.propensity, key, fit, shared.max_propensity)
     return fit
 
 

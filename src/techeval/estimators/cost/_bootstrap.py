@@ -1,4 +1,4 @@
-"""The joint bootstrap of every cost component, and the memo of its replicate columns.
+"""The joint bootstrap of every cost component, reusing replicate columns within a unit.
 
 Cost and effects are estimated on the *same* resamples (cases resampled within arms),
 so their correlation survives into the cost-effectiveness plane and the benefit–cost
@@ -9,7 +9,6 @@ differences, influence values and, optionally, the replicates.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from functools import partial
 from typing import Any
 
@@ -18,7 +17,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
 from techeval.errors import EstimatorError
-from techeval.estimators._nuisance import run_scoped, sharing
+from techeval.estimators._glm.workspace import current_workspace
 from techeval.estimators.cost._data import _Data
 from techeval.estimators.cost._models import _all_differences, _Linear, _Settings
 from techeval.inference import bootstrap_replicates
@@ -57,17 +56,6 @@ def _replicate(
     if not np.all(np.isfinite(deltas)):
         return np.full(len(components), np.nan)
     return deltas
-
-
-#: Bootstrap replicate columns already computed inside
-#: :func:`~techeval.estimators._nuisance.shared_nuisance`, by resample plan and
-#: component. ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
-#: resamples (the runner gives them one seed and one unit of work), so the second
-#: reuses the first's incremental cost and effects instead of refitting them. A memo of
-#: a deterministic function: it never changes a number. Bounded: at most this many
-#: columns are kept; emptied when the outermost block ends, and unused outside it.
-_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = run_scoped(OrderedDict())
-_REPLICATE_CACHE_SIZE = 64
 
 
 def _digest(*parts: Any) -> str:
@@ -115,8 +103,14 @@ def _bootstrap(
             n_jobs=n_jobs,
         )
 
-    if not sharing():
+    # inside a unit of work, replicate columns are kept by resample plan and component:
+    # ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
+    # resamples (the runner gives them one seed and one unit), so the second reuses the
+    # first's incremental cost and effects instead of refitting them
+    shared = current_workspace()
+    if shared is None:
         return draw(list(data.components))
+    memo = shared.replicates
     plan = _digest(
         data.features,
         data.treated,
@@ -130,15 +124,13 @@ def _bootstrap(
         name: (plan, _digest(name, data.kinds[name], values))
         for name, values in data.components.items()
     }
-    missing = [name for name in data.components if keys[name] not in _REPLICATE_CACHE]
+    missing = [name for name in data.components if keys[name] not in memo]
+    columns = {name: memo[keys[name]] for name in data.components if name not in missing}
     if missing:
         computed = draw(missing)
         for j, name in enumerate(missing):
-            _REPLICATE_CACHE[keys[name]] = computed[:, j]
-            _REPLICATE_CACHE.move_to_end(keys[name])
-        while len(_REPLICATE_CACHE) > _REPLICATE_CACHE_SIZE:
-            _REPLICATE_CACHE.popitem(last=False)
-    return np.column_stack([_REPLICATE_CACHE[keys[name]] for name in data.components])
+            columns[name] = shared.keep(memo, keys[name], computed[:, j], shared.max_replicates)
+    return np.column_stack([columns[name] for name in data.components])
 
 
 def _estimate(
