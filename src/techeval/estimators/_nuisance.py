@@ -32,6 +32,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
+from techeval.estimators._glm.design import (
+    BLOCK_ROWS,
+    add_gram,
+    row_blocks,
+    symmetric,
+    weighted_gram,
+)
 from techeval.estimators._glm.newton import Factor, minimise
 from techeval.estimators._glm.workspace import Workspace, current_workspace, workspace
 
@@ -63,12 +70,6 @@ class Design:
 
     matrix: np.ndarray
     names: list[str]
-
-
-#: Rows per block in the passes over a design matrix (standardising, the logistic
-#: solver): a block of a few MB stays in cache and no temporary the size of the matrix
-#: is ever allocated.
-_BLOCK_ROWS = 4096
 
 
 @contextmanager
@@ -170,8 +171,8 @@ def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bo
             at += 1
         else:
             spline, values, width = part
-            for start in range(0, n, _BLOCK_ROWS * 8):
-                stop = start + _BLOCK_ROWS * 8
+            for start in range(0, n, BLOCK_ROWS * 8):
+                stop = start + BLOCK_ROWS * 8
                 matrix[start:stop, at : at + width] = spline.transform(
                     values[start:stop].reshape(-1, 1)
                 )
@@ -187,13 +188,13 @@ def _standardise(matrix: np.ndarray) -> None:
         return
     mean = matrix.sum(axis=0) / n
     sum_squares = np.zeros(matrix.shape[1])
-    for start in range(0, n, _BLOCK_ROWS):
-        block = matrix[start : start + _BLOCK_ROWS] - mean
+    for start in range(0, n, BLOCK_ROWS):
+        block = matrix[start : start + BLOCK_ROWS] - mean
         sum_squares += np.einsum("ij,ij->j", block, block)
     scale = np.sqrt(sum_squares / n)
     scale[scale == 0] = 1.0
-    for start in range(0, n, _BLOCK_ROWS):
-        block = matrix[start : start + _BLOCK_ROWS]
+    for start in range(0, n, BLOCK_ROWS):
+        block = matrix[start : start + BLOCK_ROWS]
         block -= mean
         block /= scale
 
@@ -362,30 +363,6 @@ class GLM:
         return hessian
 
 
-def weighted_gram(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``X1' diag(weights) X1`` with ``X1 = [1, X]``, over row blocks (weights >= 0)."""
-    p = X.shape[1] + 1
-    gram = np.zeros((p, p))
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        block = X[start : start + _BLOCK_ROWS]
-        w = weights[start : start + _BLOCK_ROWS]
-        _add_gram(gram, block, w)
-    return _symmetric(gram)
-
-
-def _add_gram(gram: np.ndarray, block: np.ndarray, w: np.ndarray) -> None:
-    gram[0, 0] += w.sum()
-    gram[0, 1:] += w @ block
-    scaled = block * np.sqrt(w)[:, None]
-    # ``a.T @ a`` on one buffer is a symmetric rank-k update (BLAS syrk) in numpy
-    gram[1:, 1:] += scaled.T @ scaled
-
-
-def _symmetric(gram: np.ndarray) -> np.ndarray:
-    gram[1:, 0] = gram[0, 1:]
-    return gram
-
-
 @dataclass
 class LogisticFit:
     """A fitted linear-predictor model, logistic or ridge (the attributes scikit-learn's have)."""
@@ -398,28 +375,6 @@ class LogisticFit:
 
 #: Below this relative step size the logistic solver keeps its last Hessian.
 _LAZY_HESSIAN = 1e-3
-
-
-def _row_blocks(n_all: int, rows: np.ndarray | None):
-    """Blocks of the rows to fit on: ``(slice or positions, 0/1 weights or None)``.
-
-    A subset holding at least half of all rows (a cross-fitting fold's training rows)
-    is read in place with zero weights for the other rows, which costs less than
-    gathering it; a smaller one (one arm of a fold) is gathered block by block.
-    """
-    if rows is None:
-        for start in range(0, n_all, _BLOCK_ROWS):
-            yield slice(start, start + _BLOCK_ROWS), None
-        return
-    if 2 * rows.size >= n_all:
-        mask = np.zeros(n_all)
-        mask[rows] = 1.0
-        for start in range(0, n_all, _BLOCK_ROWS):
-            weight = mask[start : start + _BLOCK_ROWS]
-            yield slice(start, start + _BLOCK_ROWS), (None if weight.all() else weight)
-        return
-    for start in range(0, rows.size, _BLOCK_ROWS):
-        yield rows[start : start + _BLOCK_ROWS], None
 
 
 def _logistic_pass(
@@ -439,7 +394,7 @@ def _logistic_pass(
     gradient = np.zeros(p) if want_gradient else None
     gram = np.zeros((p, p)) if hessian else None
     intercept, slopes = beta[0], beta[1:]
-    for at, weight in _row_blocks(X.shape[0], rows):
+    for at, weight in row_blocks(X.shape[0], rows):
         block, target = X[at], y[at]
         eta = block @ slopes + intercept
         terms = np.logaddexp(0.0, eta) - target * eta
@@ -455,12 +410,12 @@ def _logistic_pass(
                 variance = mu * (1.0 - mu)
                 if weight is not None:
                     variance *= weight
-                _add_gram(gram, block, variance)
+                add_gram(gram, block, variance)
     loss += 0.5 * l2_penalty * float(slopes @ slopes)
     if want_gradient:
         gradient[1:] += l2_penalty * slopes
     if hessian:
-        _symmetric(gram)
+        symmetric(gram)
         gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
     return loss, gradient, gram
 
@@ -478,7 +433,8 @@ def fit_logistic(
     Minimises ``sum_i [log(1 + exp(eta_i)) - y_i eta_i] + l2_penalty / 2 ||b||^2`` over
     ``rows`` of ``X`` (``eta = b0 + X b``; the intercept is not penalised): the
     objective of scikit-learn's ``LogisticRegression(C=1/l2_penalty)``. Every pass over
-    the data works on blocks of :data:`_BLOCK_ROWS` rows, so a fit on a subset of rows
+    the data works on blocks of
+    :data:`~techeval.estimators._glm.design.BLOCK_ROWS` rows, so a fit on a subset of rows
     (a cross-fitting fold, an arm) never copies the design, and the Hessian is a
     symmetric rank-k update per block. The iteration is
     :func:`techeval.estimators._glm.newton.minimise` (Armijo halving with loss-only
@@ -542,8 +498,8 @@ def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = 
         X = np.zeros((X.shape[0], 1))
     n_rows = X.shape[0] if rows is None else rows.size
     out = np.empty(n_rows)
-    for start in range(0, n_rows, _BLOCK_ROWS * 8):
-        stop = start + _BLOCK_ROWS * 8
+    for start in range(0, n_rows, BLOCK_ROWS * 8):
+        stop = start + BLOCK_ROWS * 8
         block = X[start:stop] if rows is None else X[rows[start:stop]]
         out[start:stop] = block @ fit.coef_ + fit.intercept_[0]
     return out
@@ -567,14 +523,14 @@ def fit_ridge(
     p = X.shape[1] + 1
     gram = np.zeros((p, p))
     moment = np.zeros(p)
-    for at, weight in _row_blocks(X.shape[0], rows):
+    for at, weight in row_blocks(X.shape[0], rows):
         block, target = X[at], y[at]
         ones = np.ones(block.shape[0]) if weight is None else weight
-        _add_gram(gram, block, ones)
+        add_gram(gram, block, ones)
         weighted = target * ones
         moment[0] += weighted.sum()
         moment[1:] += weighted @ block
-    _symmetric(gram)
+    symmetric(gram)
     gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
     # a quadratic loss: the one Newton step from zero is the solution
     beta = Factor(gram).solve(moment)

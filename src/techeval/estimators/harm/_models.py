@@ -1,4 +1,4 @@
-"""Count models of the harm estimators: a design read in row blocks, Poisson and NB2 fits.
+"""Count models of the harm estimators: Poisson and NB2 fits over a design read in row blocks.
 
 The count models are fitted here by Newton's method over row blocks rather than through
 statsmodels, whose GLM and discrete-model objects copy the design several times (a
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from techeval.estimators._glm.design import CountDesign, as_design
 from techeval.estimators._glm.newton import Factor, minimise
 
 
@@ -30,82 +31,6 @@ class CountFit:
     alpha: float | None = None  # NB2 dispersion (variance mu + alpha mu^2)
     pearson_chi2: float | None = None
     df_resid: float | None = None
-
-
-#: Rows per block: every pass over the design reads it in blocks of this many rows, so
-#: the working memory of a count-model fit does not grow with the number of cases.
-_BLOCK_ROWS = 4096
-
-
-class CountDesign:
-    """A count model's design ``[parts...]`` (columns side by side), read in row blocks.
-
-    The harm models' design is a few leading columns (intercept, technique, other
-    techniques) beside the encoded covariates, which inside a protocol run are shared
-    with other estimators. Assembling them would copy the largest matrix of the fit (a
-    few hundred MB at a million cases); instead every pass assembles one block of
-    :data:`_BLOCK_ROWS` rows at a time, keeping ``columns`` (all when ``None``).
-    """
-
-    def __init__(self, *parts: np.ndarray, columns: np.ndarray | None = None):
-        self.parts = tuple(part if part.ndim == 2 else part[:, None] for part in parts)
-        self.n = self.parts[0].shape[0]
-        width = sum(part.shape[1] for part in self.parts)
-        self.columns = None if columns is None or columns.size == width else columns
-        self.width = width if self.columns is None else int(self.columns.size)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.n, self.width
-
-    def select(self, columns: np.ndarray) -> CountDesign:
-        """The same design restricted to ``columns`` (indices into the current columns)."""
-        current = np.arange(self.width) if self.columns is None else self.columns
-        return CountDesign(*self.parts, columns=current[columns])
-
-    def blocks(self):
-        """``(rows, block)`` pairs; ``block`` is a reused buffer, valid until the next one."""
-        full = sum(part.shape[1] for part in self.parts)
-        buffer = np.empty((min(_BLOCK_ROWS, self.n), full))
-        for start in range(0, self.n, _BLOCK_ROWS):
-            rows = slice(start, min(start + _BLOCK_ROWS, self.n))
-            if len(self.parts) == 1 and self.columns is None:
-                yield rows, self.parts[0][rows]
-                continue
-            block = buffer[: rows.stop - rows.start]
-            at = 0
-            for part in self.parts:
-                block[:, at : at + part.shape[1]] = part[rows]
-                at += part.shape[1]
-            yield rows, (block if self.columns is None else block[:, self.columns])
-
-    def dot(self, beta: np.ndarray) -> np.ndarray:
-        """``X beta``."""
-        out = np.empty(self.n)
-        for rows, block in self.blocks():
-            out[rows] = block @ beta
-        return out
-
-    def tdot(self, vector: np.ndarray) -> np.ndarray:
-        """``X' vector``."""
-        out = np.zeros(self.width)
-        for rows, block in self.blocks():
-            out += vector[rows] @ block
-        return out
-
-    def gram(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """``X' diag(weights) X`` for non-negative weights (``X' X`` without), one
-        symmetric rank-k update per block."""
-        gram = np.zeros((self.width, self.width))
-        for rows, block in self.blocks():
-            if weights is not None:
-                block = block * np.sqrt(weights[rows])[:, None]
-            gram += block.T @ block
-        return gram
-
-
-def _as_design(design: np.ndarray | CountDesign) -> CountDesign:
-    return design if isinstance(design, CountDesign) else CountDesign(design)
 
 
 def _linear_predictor(X: CountDesign, beta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
@@ -146,7 +71,7 @@ def fit_poisson(
     treatment coefficient is still estimable.
     """
     y = np.asarray(y, dtype=float)
-    design = _as_design(design)
+    design = as_design(design)
 
     def evaluate(beta: np.ndarray, order: int):
         # the negative log-likelihood (without the constant sum(log y!)) and derivatives
@@ -268,7 +193,7 @@ def fit_negative_binomial(
     ``NegativeBinomialP.fit(cov_type="HC0")``), or the inverse information.
     """
     y = np.asarray(y, dtype=float)
-    design = _as_design(design)
+    design = as_design(design)
     k = design.shape[1]
 
     def evaluate(theta: np.ndarray, order: int):

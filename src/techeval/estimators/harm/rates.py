@@ -13,11 +13,11 @@ from threadpoolctl import threadpool_limits
 from techeval.assumptions import EXPOSURE_UNITS, HARM_EXPOSURE
 from techeval.cases.schema import TECHNIQUES
 from techeval.errors import EstimatorError
+from techeval.estimators._glm.design import CountDesign
 from techeval.estimators._nuisance import build_design
 from techeval.estimators.base import Estimator
 from techeval.estimators.harm._columns import _counts, _numbers, _require_columns, _treatment
 from techeval.estimators.harm._models import (
-    CountDesign,
     fit_negative_binomial,
     fit_poisson,
     full_rank_columns,
