@@ -389,14 +389,11 @@ def test_one_step_bootstrap_replicates_match_full_refits():
 
 
 def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
+    from techeval.estimators._nuisance import shared_nuisance
     from techeval.estimators.cost import _bootstrap
 
     frame = _frame(n=600, seed=13)
     frame["group_disrupted"] = np.random.default_rng(1).random(len(frame)) < 0.3
-    _bootstrap._REPLICATE_CACHE.clear()
-    ce = CostEffectiveness(n_bootstrap=25, random_state=5).fit(
-        frame, treatment="t", covariates=COVARIATES
-    )
     computed = []
     original = _bootstrap.bootstrap_replicates
 
@@ -405,17 +402,23 @@ def test_benefit_cost_reuses_the_cost_effectiveness_replicates(monkeypatch):
         return original(statistic, *args, **kwargs)
 
     monkeypatch.setattr(_bootstrap, "bootstrap_replicates", counting)
-    bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
-        frame, treatment="t", covariates=COVARIATES
-    )
+    with shared_nuisance() as shared:
+        ce = CostEffectiveness(n_bootstrap=25, random_state=5).fit(
+            frame, treatment="t", covariates=COVARIATES
+        )
+        bc = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
+            frame, treatment="t", covariates=COVARIATES
+        )
+        assert len(shared.replicates) == 4
     # only the components cost.effectiveness did not have were resampled
-    assert computed == [["group_disrupted"]]
     shared = ["incremental_cost", "conviction", "high_level_conviction"]
+    assert computed == [sorted(shared), ["group_disrupted"]]
     np.testing.assert_array_equal(bc.replicates_[shared].to_numpy(), ce.replicates_.to_numpy())
-    _bootstrap._REPLICATE_CACHE.clear()
+    # outside a block nothing is kept: everything is drawn again
     again = BenefitCost(n_bootstrap=25, random_state=5, n_draws=1000).fit(
         frame, treatment="t", covariates=COVARIATES
     )
+    assert computed[-1] == sorted([*shared, "group_disrupted"])
     assert again.results_ == bc.results_  # the memo never changes a number
 
 

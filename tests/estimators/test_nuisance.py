@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from techeval.estimators._glm.workspace import current_workspace
 from techeval.estimators._nuisance import (
     GLM,
     build_design,
@@ -122,7 +123,8 @@ def test_design_is_cached_read_only_and_rebuilt_when_a_cell_changes():
     frame = pd.DataFrame(
         {"offence": ["drugs", "fraud", "arms", "drugs"] * 50, "n": np.arange(200) % 13}
     )
-    with shared_nuisance():
+    with shared_nuisance() as shared, shared_nuisance() as nested:
+        assert nested is shared and current_workspace() is shared
         first = build_design(frame, spline_knots=5, drop_first=False)
         again = build_design(frame.copy(), spline_knots=5, drop_first=False)
         assert again.matrix is first.matrix  # same cells: the cached matrix
@@ -136,6 +138,9 @@ def test_design_is_cached_read_only_and_rebuilt_when_a_cell_changes():
         assert not np.array_equal(other.matrix, first.matrix)
         fit = propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0)
         assert propensity_fit(first.matrix, np.arange(200) % 3 == 0, l2_penalty=1.0) is fit
+    # the block's workspace held them, and goes when the outermost block ends
+    assert len(shared.designs) == 2 and len(shared.propensity) == 1
+    assert current_workspace() is None
     # nothing is kept outside the block: fresh, writeable matrices every time
     outside = build_design(frame, spline_knots=5, drop_first=False)
     assert outside.matrix is not first.matrix and outside.matrix.flags.writeable

@@ -28,8 +28,8 @@ from techeval.cases.readers import MAX_FILE_BYTES, read_table
 from techeval.cases.schema import COLUMNS, CROSS_COLUMN_RULES
 from techeval.errors import CaseFileError
 
-from ..cases.conftest import HEADER, VALID_ROWS, to_csv
 from .._helpers import RULE_BREAKS, Completed, assert_refused, cli, in_process
+from ..cases.conftest import HEADER, VALID_ROWS, to_csv
 
 
 @pytest.fixture

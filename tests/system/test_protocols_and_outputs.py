@@ -18,8 +18,8 @@ import pytest
 
 from techeval.simulate import generate_cases, write_cases
 
-from ..cases.conftest import HEADER, VALID_ROWS, to_csv
 from .._helpers import assert_refused, in_process
+from ..cases.conftest import HEADER, VALID_ROWS, to_csv
 
 MINI = """\
 name: mini

@@ -1,4 +1,4 @@
-"""The joint bootstrap of every cost component, and the memo of its replicate columns.
+"""The joint bootstrap of every cost component, reusing replicate columns within a unit.
 
 Cost and effects are estimated on the *same* resamples (cases resampled within arms),
 so their correlation survives into the cost-effectiveness plane and the benefit–cost
@@ -9,7 +9,6 @@ differences, influence values and, optionally, the replicates.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from functools import partial
 from typing import Any
 
@@ -18,6 +17,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
 from techeval.errors import EstimatorError
+from techeval.estimators._glm.workspace import current_workspace
 from techeval.estimators.cost._data import _Data
 from techeval.estimators.cost._models import _all_differences, _Linear, _Settings
 from techeval.inference import bootstrap_replicates
@@ -58,15 +58,6 @@ def _replicate(
     return deltas
 
 
-#: Bootstrap replicate columns already computed in this process, by resample plan and
-#: component. ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
-#: resamples (the runner gives them one seed), so the second reuses the first's
-#: incremental cost and effects instead of refitting them. A memo of a deterministic
-#: function: it never changes a number. Bounded: at most this many columns are kept.
-_REPLICATE_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-_REPLICATE_CACHE_SIZE = 64
-
-
 def _digest(*parts: Any) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -90,6 +81,36 @@ def _bootstrap(
     refit: str,
 ) -> np.ndarray:
     """Joint bootstrap replicates of every component, reusing columns computed before."""
+
+    def draw(names: list[str]) -> np.ndarray:
+        statistic = partial(
+            _replicate,
+            settings=settings,
+            features=data.features,
+            treated=data.treated,
+            components={name: data.components[name] for name in names},
+            kinds=data.kinds,
+            starts=starts,
+            refit=refit,
+        )
+        # resampling within arms keeps both arms' sizes in every replicate
+        return bootstrap_replicates(
+            statistic,
+            data.n,
+            n_replicates=int(n_bootstrap),
+            random_state=seed,
+            strata=data.treated,
+            n_jobs=n_jobs,
+        )
+
+    # inside a unit of work, replicate columns are kept by resample plan and component:
+    # ``cost.effectiveness`` and ``cost.benefit`` of one technique draw the same
+    # resamples (the runner gives them one seed and one unit), so the second reuses the
+    # first's incremental cost and effects instead of refitting them
+    shared = current_workspace()
+    if shared is None:
+        return draw(list(data.components))
+    memo = shared.replicates
     plan = _digest(
         data.features,
         data.treated,
@@ -103,33 +124,13 @@ def _bootstrap(
         name: (plan, _digest(name, data.kinds[name], values))
         for name, values in data.components.items()
     }
-    missing = [name for name in data.components if keys[name] not in _REPLICATE_CACHE]
+    missing = [name for name in data.components if keys[name] not in memo]
+    columns = {name: memo[keys[name]] for name in data.components if name not in missing}
     if missing:
-        statistic = partial(
-            _replicate,
-            settings=settings,
-            features=data.features,
-            treated=data.treated,
-            components={name: data.components[name] for name in missing},
-            kinds=data.kinds,
-            starts=starts,
-            refit=refit,
-        )
-        # resampling within arms keeps both arms' sizes in every replicate
-        computed = bootstrap_replicates(
-            statistic,
-            data.n,
-            n_replicates=int(n_bootstrap),
-            random_state=seed,
-            strata=data.treated,
-            n_jobs=n_jobs,
-        )
+        computed = draw(missing)
         for j, name in enumerate(missing):
-            _REPLICATE_CACHE[keys[name]] = computed[:, j]
-            _REPLICATE_CACHE.move_to_end(keys[name])
-        while len(_REPLICATE_CACHE) > _REPLICATE_CACHE_SIZE:
-            _REPLICATE_CACHE.popitem(last=False)
-    return np.column_stack([_REPLICATE_CACHE[keys[name]] for name in data.components])
+            columns[name] = shared.keep(memo, keys[name], computed[:, j], shared.max_replicates)
+    return np.column_stack([columns[name] for name in data.components])
 
 
 def _estimate(

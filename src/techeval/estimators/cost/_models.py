@@ -107,6 +107,13 @@ def _gamma_irls(
     every step is an ordinary least-squares fit on the same design, and ``X1' X1`` is
     factorised once instead of a least-squares solve per step. Only coefficients are
     kept: no per-fit result objects, covariance or copies of the design.
+
+    Not :func:`techeval.estimators._glm.newton.minimise`: Fisher scoring converges only
+    linearly here, and the deviance rule stops it short of the optimum the driver's
+    rule reaches. Minimising the same gamma loss with the driver (same start, the
+    Fisher information ``X1' X1``) moved the shipped protocols' incremental costs by
+    up to 3.8e-8 relative and their bootstrap standard errors by up to 2.6e-6
+    (December 2026), so this fit keeps statsmodels' path and the published numbers.
     """
     gram = X1.T @ X1
     eigenvalues = np.linalg.eigvalsh(gram)

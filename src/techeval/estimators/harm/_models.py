@@ -1,4 +1,4 @@
-"""Count models of the harm estimators: a design read in row blocks, Poisson and NB2 fits.
+"""Count models of the harm estimators: Poisson and NB2 fits over a design read in row blocks.
 
 The count models are fitted here by Newton's method over row blocks rather than through
 statsmodels, whose GLM and discrete-model objects copy the design several times (a
@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 from scipy import special, stats
-from scipy.linalg import cho_factor, cho_solve
+
+from techeval.estimators._glm.design import CountDesign, as_design
+from techeval.estimators._glm.newton import Factor, minimise
 
 
 @dataclass(frozen=True)
@@ -31,144 +33,11 @@ class CountFit:
     df_resid: float | None = None
 
 
-#: Rows per block: every pass over the design reads it in blocks of this many rows, so
-#: the working memory of a count-model fit does not grow with the number of cases.
-_BLOCK_ROWS = 4096
-#: Newton steps before a count-model fit gives up (reported as not converged).
-_MAX_NEWTON_STEPS = 100
-#: Converged when the Newton decrement ``g' I^-1 g`` (the squared distance to the
-#: optimum in standard-error units) is below this; that last step is then taken, and
-#: convergence is quadratic, so the estimates are accurate far beyond it.
-_DECREMENT_TOL = 1e-12
-
-
-class CountDesign:
-    """A count model's design ``[parts...]`` (columns side by side), read in row blocks.
-
-    The harm models' design is a few leading columns (intercept, technique, other
-    techniques) beside the encoded covariates, which inside a protocol run are shared
-    with other estimators. Assembling them would copy the largest matrix of the fit (a
-    few hundred MB at a million cases); instead every pass assembles one block of
-    :data:`_BLOCK_ROWS` rows at a time, keeping ``columns`` (all when ``None``).
-    """
-
-    def __init__(self, *parts: np.ndarray, columns: np.ndarray | None = None):
-        self.parts = tuple(part if part.ndim == 2 else part[:, None] for part in parts)
-        self.n = self.parts[0].shape[0]
-        width = sum(part.shape[1] for part in self.parts)
-        self.columns = None if columns is None or columns.size == width else columns
-        self.width = width if self.columns is None else int(self.columns.size)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.n, self.width
-
-    def select(self, columns: np.ndarray) -> CountDesign:
-        """The same design restricted to ``columns`` (indices into the current columns)."""
-        current = np.arange(self.width) if self.columns is None else self.columns
-        return CountDesign(*self.parts, columns=current[columns])
-
-    def blocks(self):
-        """``(rows, block)`` pairs; ``block`` is a reused buffer, valid until the next one."""
-        full = sum(part.shape[1] for part in self.parts)
-        buffer = np.empty((min(_BLOCK_ROWS, self.n), full))
-        for start in range(0, self.n, _BLOCK_ROWS):
-            rows = slice(start, min(start + _BLOCK_ROWS, self.n))
-            if len(self.parts) == 1 and self.columns is None:
-                yield rows, self.parts[0][rows]
-                continue
-            block = buffer[: rows.stop - rows.start]
-            at = 0
-            for part in self.parts:
-                block[:, at : at + part.shape[1]] = part[rows]
-                at += part.shape[1]
-            yield rows, (block if self.columns is None else block[:, self.columns])
-
-    def dot(self, beta: np.ndarray) -> np.ndarray:
-        """``X beta``."""
-        out = np.empty(self.n)
-        for rows, block in self.blocks():
-            out[rows] = block @ beta
-        return out
-
-    def tdot(self, vector: np.ndarray) -> np.ndarray:
-        """``X' vector``."""
-        out = np.zeros(self.width)
-        for rows, block in self.blocks():
-            out += vector[rows] @ block
-        return out
-
-    def gram(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """``X' diag(weights) X`` for non-negative weights (``X' X`` without), one
-        symmetric rank-k update per block."""
-        gram = np.zeros((self.width, self.width))
-        for rows, block in self.blocks():
-            if weights is not None:
-                block = block * np.sqrt(weights[rows])[:, None]
-            gram += block.T @ block
-        return gram
-
-
-def _as_design(design: np.ndarray | CountDesign) -> CountDesign:
-    return design if isinstance(design, CountDesign) else CountDesign(design)
-
-
 def _linear_predictor(X: CountDesign, beta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
     eta = X.dot(beta)
     if offset is not None:
         eta += offset
     return eta
-
-
-def _solve_information(information: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``information^-1 vector``; a matrix that is not positive definite (an NB2 step far
-    from the optimum) is shifted along its diagonal until it is (Levenberg)."""
-    shift = 0.0
-    scale = float(np.max(np.abs(np.diag(information)))) or 1.0
-    while True:
-        try:
-            factor = cho_factor(
-                information + shift * np.eye(information.shape[0]), check_finite=False
-            )
-            return cho_solve(factor, vector, check_finite=False)
-        except np.linalg.LinAlgError:
-            shift = scale * 1e-10 if shift == 0.0 else shift * 10.0
-            if shift > 1e3 * scale:
-                return np.linalg.lstsq(information, vector, rcond=None)[0]
-
-
-def _maximise(state, theta: np.ndarray, *, valid=None) -> tuple[np.ndarray, bool, int]:
-    """Newton's method with a backtracking line search on a log-likelihood.
-
-    ``state(theta, derivatives)`` returns ``(loglik, score, information)`` (the last two
-    ``None`` without derivatives); ``valid(theta)`` rejects points outside the
-    parameter space. A step that does not raise the log-likelihood by 1e-4 of the
-    predicted gain (Armijo rule; rounding-level changes accepted) is halved.
-    """
-    loglik, score, information = state(theta, True)
-    for steps in range(1, _MAX_NEWTON_STEPS + 1):
-        step = _solve_information(information, score)
-        decrement = float(score @ step)
-        if not math.isfinite(decrement):
-            return theta, False, steps
-        if decrement <= _DECREMENT_TOL:
-            return theta + step, True, steps
-        size = 1.0
-        while True:
-            candidate = theta + size * step
-            if valid is None or valid(candidate):
-                new = state(candidate, False)[0]
-                if math.isfinite(new) and (
-                    new >= loglik + 1e-4 * size * decrement
-                    or abs(new - loglik) <= 1e-12 * max(abs(loglik), 1.0)
-                ):
-                    break
-            size /= 2.0
-            if size < 1e-10:
-                return theta, False, steps
-        theta = candidate
-        loglik, score, information = state(theta, True)
-    return theta, False, _MAX_NEWTON_STEPS
 
 
 def _sandwich(information: np.ndarray, meat: np.ndarray, cov_type: str) -> np.ndarray:
@@ -190,8 +59,9 @@ def fit_poisson(
     """Poisson GLM (log link) with sandwich covariance: the fit, fitted means, coefficients.
 
     ``design`` already holds the intercept; ``column`` is the treatment's column.
-    Maximum likelihood by Newton's method (for the canonical link the same iterations
-    as statsmodels' IRLS, and its start: one weighted least-squares step from
+    Maximum likelihood by Newton's method
+    (:func:`techeval.estimators._glm.newton.minimise`; for the canonical link the same
+    iterations as statsmodels' IRLS, and its start: one weighted least-squares step from
     ``mu = (y + mean(y)) / 2``), over row blocks: the working memory is a few vectors
     of the cases' length, never a copy of the design. Covariance ``I^-1 M I^-1`` with
     ``I = X' diag(mu) X`` and ``M = X' diag((y - mu)^2) X`` (``cov_type="HC0"``, as
@@ -201,24 +71,26 @@ def fit_poisson(
     treatment coefficient is still estimable.
     """
     y = np.asarray(y, dtype=float)
-    design = _as_design(design)
+    design = as_design(design)
 
-    def state(beta: np.ndarray, derivatives: bool):
+    def evaluate(beta: np.ndarray, order: int):
+        # the negative log-likelihood (without the constant sum(log y!)) and derivatives
         eta = _linear_predictor(design, beta, offset)
         with np.errstate(over="ignore"):
             mu = np.exp(eta)
-        loglik = float(y @ eta - mu.sum())  # without the constant -sum(log y!)
-        if not derivatives:
-            return loglik, None, None
-        return loglik, design.tdot(y - mu), design.gram(mu)
+        loss = -float(y @ eta - mu.sum())
+        if order == 0:
+            return loss, None, None
+        return loss, design.tdot(mu - y), design.gram(mu)
 
     mu = (y + y.mean()) / 2.0
     working = np.log(mu) + (y - mu) / mu
     if offset is not None:
         working -= offset
-    start = _solve_information(design.gram(mu), design.tdot(mu * working))
+    start = Factor(design.gram(mu)).solve(design.tdot(mu * working))
     del working
-    beta, converged, _ = _maximise(state, start)
+    fit = minimise(evaluate, start)
+    beta, converged = fit.params, fit.converged
     eta = _linear_predictor(design, beta, offset)
     mu = np.exp(eta)
     del eta
@@ -314,27 +186,28 @@ def fit_negative_binomial(
 
     The model and parametrisation of statsmodels' ``NegativeBinomialP(p=2)``; ``start``
     holds the coefficients and the dispersion to start from (the Poisson fit and the
-    Cameron–Trivedi slope are a few Newton steps away). Newton's method with analytic
-    score and observed information over row blocks, so memory stays flat at a million
+    Cameron–Trivedi slope are a few Newton steps away). Newton's method
+    (:func:`techeval.estimators._glm.newton.minimise`) with analytic score and observed
+    information over row blocks, so memory stays flat at a million
     rows. Covariance: the HC0 sandwich of the per-case scores in ``(beta, alpha)`` (as
     ``NegativeBinomialP.fit(cov_type="HC0")``), or the inverse information.
     """
     y = np.asarray(y, dtype=float)
-    design = _as_design(design)
+    design = as_design(design)
     k = design.shape[1]
 
-    def state(theta: np.ndarray, derivatives: bool):
+    def evaluate(theta: np.ndarray, order: int):
+        # the negative log-likelihood, minus the score and the observed information
         terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
-        loglik = _nb2_loglik(terms)
-        if not derivatives:
-            return loglik, None, None
+        loss = -_nb2_loglik(terms)
+        if order == 0:
+            return loss, None, None
         d_eta, d_alpha = _nb2_scores(terms)
         score = np.append(design.tdot(d_eta), d_alpha.sum())
-        return loglik, score, _nb2_information(terms, design)
+        return loss, -score, _nb2_information(terms, design)
 
-    theta, converged, _ = _maximise(
-        state, np.asarray(start, dtype=float), valid=lambda theta: theta[k] > 0
-    )
+    fit = minimise(evaluate, np.asarray(start, dtype=float), valid=lambda theta: theta[k] > 0)
+    theta, converged = fit.params, fit.converged
     terms = _nb2_terms(y, _linear_predictor(design, theta[:k], offset), float(theta[k]))
     information = _nb2_information(terms, design)
     meat = None

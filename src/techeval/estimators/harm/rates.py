@@ -21,11 +21,11 @@ from techeval.estimators._columns import (
     require_columns,
     treatment_column,
 )
+from techeval.estimators._glm.design import CountDesign
 from techeval.estimators._nuisance import build_design
 from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator, Tags
 from techeval.estimators.harm._models import (
-    CountDesign,
     fit_negative_binomial,
     fit_poisson,
     full_rank_columns,

@@ -1,0 +1,1 @@
+"""Stored reference values for the estimator tests, each with its provenance."""
