@@ -11,26 +11,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from techeval.errors import ArgumentError
-from techeval.results import ROW_KEY, canonical_json, canonical_value
+from techeval.results import ROW_KEY, canonical_json
+from techeval.results.canonical import canonical_rows_csv
 
 __all__ = ["pooled_files", "trend_files", "write_folder"]
-
-
-def _csv_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
-    data = {c: [canonical_value(r.get(c)) for r in rows] for c in columns}
-    frame = pd.DataFrame(data, columns=list(columns))
-    for column, values in data.items():
-        present = [v for v in values if v is not None]
-        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-            frame[column] = pd.array(values, dtype="Int64")
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def pooled_table(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -99,7 +88,7 @@ def pooled_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     context = pooled_report_context(document)
     files = {
         "pooled.json": text.encode("utf-8"),
-        "pooled.csv": _csv_bytes(pooled_table(document), POOLED_CSV_COLUMNS),
+        "pooled.csv": canonical_rows_csv(pooled_table(document), POOLED_CSV_COLUMNS),
         "pooled.md": render_markdown(context).encode("utf-8"),
     }
     files.update(draw_forest_plots(document))
@@ -119,7 +108,7 @@ def trend_files(document: Mapping[str, Any]) -> dict[str, bytes]:
     context = trend_report_context(document)
     files = {
         "trend.json": text.encode("utf-8"),
-        "trend.csv": _csv_bytes(trend_table(document), TREND_CSV_COLUMNS),
+        "trend.csv": canonical_rows_csv(trend_table(document), TREND_CSV_COLUMNS),
         "trend.md": render_markdown(context).encode("utf-8"),
     }
     files.update(draw_trend_plots(document))

@@ -18,7 +18,7 @@ from techeval._files import check_output_folder, staged_folder
 from techeval.errors import ArgumentError
 from techeval.protocols.document import RunOutcome
 from techeval.protocols.execute import Progress
-from techeval.results import canonical_json, canonical_value
+from techeval.results.canonical import canonical_csv, canonical_json
 
 #: Renders report files from a run folder: ``render(folder, formats) -> {name: bytes}``.
 Renderer = Callable[[Path, Sequence[str]], Mapping[str, bytes]]
@@ -46,17 +46,7 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     return ("json", *(f for f in chosen if f != "json"))
 
 
-def _csv_text(frame: pd.DataFrame) -> str:
-    """CSV with canonical numbers, so the same run gives the same bytes (RFC 4180 line ends)."""
-    canonical = frame.copy()
-    for column in canonical.columns:
-        if pd.api.types.is_float_dtype(canonical[column].dtype):
-            canonical[column] = [
-                "" if v is None else repr(v)
-                for v in (canonical_value(float(x)) for x in canonical[column])
-            ]
-    # CRLF (RFC 4180): a cell holding a lone carriage return is then quoted, not split
-    return canonical.to_csv(index=False, lineterminator="\r\n")
+_csv_text = canonical_csv  # one name to patch in tests of a failing write
 
 
 def results_table(document: Mapping[str, Any]) -> pd.DataFrame:
