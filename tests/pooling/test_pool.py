@@ -18,6 +18,8 @@ from techeval.pooling.pool import ResultFile, pool_files, pool_results, read_res
 from techeval.report.pooled import pooled_report_context, render_markdown
 from techeval.results import canonical_json
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # ---- hand-made result files (the result.json contract, docs/result-schema.md) -------------
 
 
@@ -533,3 +535,24 @@ def test_the_report_names_every_between_region_variance_estimator():
     from techeval.report.pooled import TAU2_WORDS
 
     assert TAU2_WORDS == TAU2_METHODS
+
+
+def test_a_file_from_before_rows_said_adjusted_pools_with_new_ones(tmp_path):
+    """A result file without the rows' ``adjusted`` keys its rows as a new file does."""
+    sample = json.loads((ROOT / "reports" / "sample" / "result.json").read_text("utf-8"))
+    paths = []
+    for index, region in enumerate("abcde"):
+        document = copy.deepcopy(sample)
+        document["data"]["sha256"] = hashlib.sha256(region.encode()).hexdigest()
+        if index < 2:  # written by an earlier techeval
+            document.pop("estimators")
+            for row in document["results"]:
+                row.pop("adjusted")
+        paths.append(_write(tmp_path, region, document))
+    pooled = pool_results([read_result_file(p, p.parent.name) for p in paths])["pooled"]
+    new_only = pool_results([read_result_file(p, p.parent.name) for p in paths[2:]])["pooled"]
+    assert len(pooled) == len(new_only)  # no quantity split in two by the missing field
+    assert {r["k"] for r in pooled if r["k"]} == {5}
+    naive = [r for r in pooled if r["method"] == "naive"]
+    assert naive and all(r["adjusted"] is False for r in naive)
+    assert all(r["adjusted"] is True for r in pooled if r["method"] == "aipw")

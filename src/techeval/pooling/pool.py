@@ -18,8 +18,8 @@ Rules
   delta-method standard error the runner reports) and back-transformed.
 * Disclosure control carries through: a suppressed row is never pooled and is shown as
   suppressed; a region's row resting on fewer cases than the strictest ``min_cell`` of
-  all files (:func:`techeval.results.disclosure.rests_on_too_few`, the runner's rule)
-  is suppressed here too. Every pooled number is a function of published
+  all files (:func:`techeval.results.disclosure.rests_on_too_few` on the counts a
+  result file publishes, ``n_treated`` and ``n_control``) is suppressed here too. Every pooled number is a function of published
   numbers only, so it cannot reveal a withheld one.
 """
 

@@ -266,15 +266,25 @@ def report_frames(
     """Plot-ready aggregated frames; anything behind a suppressed row is left out.
 
     ``estimator_frames`` and ``synthesis_frames`` are ``(frame name, technique, maker,
-    table)``; each is withheld with any suppressed row of the same technique and maker.
+    table)``; each is withheld with any suppressed row of the same technique and maker,
+    and with any suppressed whole-population row of the same technique and family (two
+    estimators of one family compare the same cases: the cost-effectiveness plane goes
+    with the incremental cost, whichever estimator's row was withheld).
     """
     frames: dict[str, pd.DataFrame] = {}
     # an estimator's frames describe the cases behind its rows: withheld with any of them
     withheld = {(r.technique, r.estimator) for r in published if r.suppressed}
+    family_of = {r.estimator: r.family for r in originals}
+    withheld_family = {
+        (r.technique, r.family) for r in published if r.suppressed and r.subgroup is None
+    }
     parts: dict[str, list[pd.DataFrame]] = {}
     for name, technique, estimator, table in estimator_frames:
-        if (technique, estimator) not in withheld:
-            parts.setdefault(name, []).append(table)
+        if (technique, estimator) in withheld:
+            continue
+        if (technique, family_of.get(estimator)) in withheld_family:
+            continue
+        parts.setdefault(name, []).append(table)
     for name, tables in parts.items():
         table = pd.concat(tables, ignore_index=True)
         first = ["technique"] + [c for c in table.columns if c != "technique"]

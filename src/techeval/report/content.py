@@ -144,7 +144,7 @@ def _slug(title: str) -> str:
 
 
 def report_from_context(context: Mapping[str, Any]) -> Report:
-    """A :class:`Report` from a plain context (``techeval.pooling.report``'s contexts).
+    """A :class:`Report` from a plain context (the contexts of :mod:`techeval.report.pooled` and :mod:`techeval.report.trend`).
 
     The context's keys: ``title``, ``subtitle``, ``summary`` (paragraphs), ``sections``
     (``title``, ``paragraphs``, ``tables`` with ``title``/``columns``/``rows`` as dicts,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from techeval.report import text as tx
+from techeval.results import row_adjusted
 
 __all__ = [
     "axis_label",
@@ -32,10 +33,7 @@ def is_headline(row: Mapping[str, Any]) -> bool:
     Headline: whole population, adjusted (not the naive contrast), and either an outcome
     effect as a risk difference, or the adjusted incremental cost or harm index.
     """
-    adjusted = row.get("adjusted")
-    if adjusted is None:  # a result file from before rows said whether they are adjusted
-        adjusted = row.get("method") != "naive"
-    if row.get("subgroup") is not None or adjusted is not True:
+    if row.get("subgroup") is not None or not row_adjusted(row):
         return False
     if row.get("family") == "outcome":
         return row.get("scale") == "risk_difference"

@@ -11,7 +11,7 @@ nothing from techeval but :mod:`techeval.errors`.
 
 from techeval.results.canonical import CANONICAL_DIGITS, canonical_json, canonical_value
 from techeval.results.row import EffectResult
-from techeval.results.table import RESULT_COLUMNS, ROW_KEY, results_frame, row_key
+from techeval.results.table import RESULT_COLUMNS, ROW_KEY, results_frame, row_adjusted, row_key
 
 __all__ = [
     "CANONICAL_DIGITS",
@@ -21,5 +21,6 @@ __all__ = [
     "canonical_json",
     "canonical_value",
     "results_frame",
+    "row_adjusted",
     "row_key",
 ]

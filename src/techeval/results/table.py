@@ -15,7 +15,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from techeval.results.row import EffectResult
 
-__all__ = ["RESULT_COLUMNS", "ROW_KEY", "results_frame", "row_key"]
+__all__ = ["RESULT_COLUMNS", "ROW_KEY", "results_frame", "row_adjusted", "row_key"]
 
 #: The fields that identify a result row: the same key in two result files means the
 #: same quantity (technique, measure, case type...). ``adjusted`` is fixed by the
@@ -48,9 +48,26 @@ RESULT_COLUMNS = (
 )
 
 
+def row_adjusted(row: Mapping[str, Any]) -> bool:
+    """Whether a ``result.json`` row is adjusted for case characteristics.
+
+    Rows carry ``adjusted`` since the estimator tags; a result file written before then
+    has none, and there every row but the raw contrast (``method`` ``"naive"``, the only
+    unadjusted effect those versions wrote) was adjusted. So old and new files pool.
+    """
+    adjusted = row.get("adjusted")
+    if isinstance(adjusted, bool):
+        return adjusted
+    return row.get("method") != "naive"
+
+
 def row_key(row: Mapping[str, Any]) -> tuple:
-    """The identity of a result row (a ``result.json`` row mapping): its :data:`ROW_KEY` values."""
-    return tuple(row.get(field) for field in ROW_KEY)
+    """The identity of a result row (a ``result.json`` row mapping): its :data:`ROW_KEY` values.
+
+    ``adjusted`` is read by :func:`row_adjusted`, so a file from before rows carried it
+    keys its rows as a new file does.
+    """
+    return tuple(row_adjusted(row) if f == "adjusted" else row.get(f) for f in ROW_KEY)
 
 
 def results_frame(results: Iterable[EffectResult]) -> pd.DataFrame:
