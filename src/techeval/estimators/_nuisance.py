@@ -278,7 +278,7 @@ class GLM:
     def __init__(self, task: Task, *, l2_penalty: float):
         self.task = task
         self.l2_penalty = float(l2_penalty)
-        self.model_: LogisticFit | PoissonRegressor | None = None
+        self.model_: LinearFit | PoissonRegressor | None = None
 
     def fit(
         self,
@@ -364,7 +364,7 @@ class GLM:
 
 
 @dataclass
-class LogisticFit:
+class LinearFit:
     """A fitted linear-predictor model, logistic or ridge (the attributes scikit-learn's have)."""
 
     intercept_: np.ndarray  # shape (1,)
@@ -427,7 +427,7 @@ def fit_logistic(
     l2_penalty: float,
     rows: np.ndarray | None = None,
     start: np.ndarray | None = None,
-) -> LogisticFit:
+) -> LinearFit:
     """Penalised logistic regression by Newton–Cholesky with a backtracking line search.
 
     Minimises ``sum_i [log(1 + exp(eta_i)) - y_i eta_i] + l2_penalty / 2 ||b||^2`` over
@@ -457,7 +457,7 @@ def fit_logistic(
         )
 
     fit = minimise(evaluate, beta, lazy_hessian=_LAZY_HESSIAN)
-    return LogisticFit(
+    return LinearFit(
         intercept_=fit.params[:1].copy(),
         coef_=fit.params[1:].copy(),
         n_iter_=fit.n_steps,
@@ -465,7 +465,7 @@ def fit_logistic(
     )
 
 
-def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LogisticFit:
+def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LinearFit:
     """The logistic propensity model on all rows; reused while ``X`` is a kept design.
 
     Inside :func:`shared_nuisance` the naive and regression estimators' diagnostics,
@@ -492,7 +492,7 @@ def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> 
     return fit
 
 
-def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def linear_predictor(fit: LinearFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """``b0 + X[rows] b`` (all rows by default), over row blocks."""
     if X.shape[1] == 0:
         X = np.zeros((X.shape[0], 1))
@@ -505,7 +505,7 @@ def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = 
     return out
 
 
-def predict_logistic(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def predict_logistic(fit: LinearFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Probabilities for ``X[rows]`` (all rows by default), over row blocks."""
     out = linear_predictor(fit, X, rows)
     return expit(out, out=out)
@@ -513,7 +513,7 @@ def predict_logistic(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = 
 
 def fit_ridge(
     X: np.ndarray, y: np.ndarray, *, l2_penalty: float, rows: np.ndarray | None = None
-) -> LogisticFit:
+) -> LinearFit:
     """Ridge regression with an unpenalised intercept, from the normal equations.
 
     Minimises ``sum_i (y_i - b0 - x_i b)^2 / 2 + l2_penalty / 2 ||b||^2`` over ``rows``
@@ -534,13 +534,7 @@ def fit_ridge(
     gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
     # a quadratic loss: the one Newton step from zero is the solution
     beta = Factor(gram).solve(moment)
-    return LogisticFit(
-        intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True
-    )
-
-
-def _with_intercept(X: np.ndarray) -> np.ndarray:
-    return np.hstack([np.ones((X.shape[0], 1)), X])
+    return LinearFit(intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True)
 
 
 def score_correction(

@@ -15,6 +15,11 @@ import numpy as np
 BLOCK_ROWS = 4096
 
 
+def with_intercept(X: np.ndarray) -> np.ndarray:
+    """``[1, X]``: a column of ones before ``X`` (a new dense matrix)."""
+    return np.hstack([np.ones((X.shape[0], 1)), X])
+
+
 def weighted_gram(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``X1' diag(weights) X1`` with ``X1 = [1, X]``, over row blocks (weights >= 0)."""
     p = X.shape[1] + 1
