@@ -17,7 +17,7 @@ from techeval.assumptions import GAO_1984_ANNUAL_RATE
 from techeval.cases.schema import CANONICAL_COLUMNS
 from techeval.errors import ArgumentError, EstimatorError
 from techeval.estimators import get_estimator
-from techeval.estimators._glm.design import BLOCK_ROWS, CountDesign
+from techeval.estimators._glm.design import BLOCK_ROWS, BlockDesign
 from techeval.estimators.harm import (
     DEFAULT_HARM_UNIT_COSTS,
     DEFAULT_HARM_WEIGHTS,
@@ -574,7 +574,7 @@ def test_nb2_score_and_information_equal_statsmodels():
         np.column_stack([X * d_eta[:, None], d_alpha]), reference.score_obs(params), rtol=1e-10
     )
     np.testing.assert_allclose(
-        hm._nb2_information(terms, CountDesign(X)),
+        hm._nb2_information(terms, BlockDesign(X)),
         -reference.hessian(params),
         rtol=1e-10,
         atol=1e-8,
@@ -595,9 +595,9 @@ def test_count_design_reads_its_parts_as_one_matrix():
     columns = np.array([0, 1, 3, 4, 7])
     beta, v, w = rng.normal(size=8), rng.normal(size=n), rng.random(n)
     for design, matrix in (
-        (CountDesign(leading, encoded), whole),
-        (CountDesign(leading, encoded).select(columns), whole[:, columns]),
-        (CountDesign(whole), whole),
+        (BlockDesign(leading, encoded), whole),
+        (BlockDesign(leading, encoded).select(columns), whole[:, columns]),
+        (BlockDesign(whole), whole),
     ):
         k = matrix.shape[1]
         assert design.shape == matrix.shape
@@ -605,7 +605,7 @@ def test_count_design_reads_its_parts_as_one_matrix():
         np.testing.assert_allclose(design.tdot(v), matrix.T @ v, rtol=1e-10)
         np.testing.assert_allclose(design.gram(w), matrix.T @ (matrix * w[:, None]), rtol=1e-10)
         np.testing.assert_allclose(design.gram(), matrix.T @ matrix, rtol=1e-10)
-    selected = CountDesign(leading, encoded).select(columns).select(np.array([0, 2]))
+    selected = BlockDesign(leading, encoded).select(columns).select(np.array([0, 2]))
     np.testing.assert_allclose(selected.gram(), whole[:, [0, 3]].T @ whole[:, [0, 3]])
 
 

@@ -32,13 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.preprocessing import SplineTransformer
 
-from techeval.estimators._glm.design import (
-    BLOCK_ROWS,
-    add_gram,
-    row_blocks,
-    symmetric,
-    weighted_gram,
-)
+from techeval.estimators._glm.design import BLOCK_ROWS, BlockDesign, add_gram, symmetric
 from techeval.estimators._glm.newton import Factor, minimise
 from techeval.estimators._glm.workspace import Workspace, current_workspace, workspace
 
@@ -62,14 +56,6 @@ def _spline_knots(values: np.ndarray, n_knots: int) -> np.ndarray | None:
     # a spline needs at least three distinct knots; fewer means a near-discrete column
     # that a linear term (or the user's own coding) describes well enough
     return knots.reshape(-1, 1) if knots.size >= 3 else None
-
-
-@dataclass
-class Design:
-    """A dense design matrix (no intercept column) and the names of its columns."""
-
-    matrix: np.ndarray
-    names: list[str]
 
 
 @contextmanager
@@ -101,7 +87,7 @@ def _fingerprint(covariates: pd.DataFrame) -> tuple:
     return (len(covariates), digest.hexdigest())
 
 
-def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
+def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> BlockDesign:
     """Encode covariates for a GLM: one-hot text, B-spline continuous numbers, standardise.
 
     Preprocessing is unsupervised (it never looks at treatment or outcome), so fitting it
@@ -119,11 +105,11 @@ def build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: boo
     cached = shared.designs.get(key)
     if cached is not None:
         shared.designs.move_to_end(key)
-        return Design(cached.matrix, list(cached.names))
+        return BlockDesign(cached.matrix, names=list(cached.names))
     design = _build_design(covariates, spline_knots=spline_knots, drop_first=drop_first)
     design.matrix.flags.writeable = False
     shared.keep(shared.designs, key, design, shared.max_designs)
-    return Design(design.matrix, list(design.names))
+    return BlockDesign(design.matrix, names=list(design.names))
 
 
 def _one_hot_levels(series: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -132,7 +118,7 @@ def _one_hot_levels(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(level) for level in uniques]
 
 
-def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> Design:
+def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bool) -> BlockDesign:
     n = len(covariates)
     # first pass: what each column becomes (codes and levels, raw values or a spline)
     parts: list[tuple[str, object]] = []
@@ -178,7 +164,7 @@ def _build_design(covariates: pd.DataFrame, *, spline_knots: int, drop_first: bo
                 )
             at += width
     _standardise(matrix)
-    return Design(matrix, names)
+    return BlockDesign(matrix, names=names)
 
 
 def _standardise(matrix: np.ndarray) -> None:
@@ -199,7 +185,7 @@ def _standardise(matrix: np.ndarray) -> None:
         block /= scale
 
 
-def balance_matrix(covariates: pd.DataFrame) -> Design:
+def balance_matrix(covariates: pd.DataFrame) -> BlockDesign:
     """Covariates as analysts read them: numbers as they are, every text level a 0/1 column.
 
     Kept like :func:`build_design` inside :func:`shared_nuisance` (read-only, the last
@@ -214,10 +200,10 @@ def balance_matrix(covariates: pd.DataFrame) -> Design:
         cached = _balance_matrix(covariates)
         cached.matrix.flags.writeable = False
         shared.keep(shared.balance, key, cached, shared.max_balance)
-    return Design(cached.matrix, list(cached.names))
+    return BlockDesign(cached.matrix, names=list(cached.names))
 
 
-def _balance_matrix(covariates: pd.DataFrame) -> Design:
+def _balance_matrix(covariates: pd.DataFrame) -> BlockDesign:
     # levels first, then one matrix filled column by column: no list of columns beside
     # it (which doubled the memory at a million cases)
     columns: list[tuple[pd.Series, np.ndarray | None, list[str]]] = []
@@ -239,7 +225,7 @@ def _balance_matrix(covariates: pd.DataFrame) -> Design:
             for code in range(len(column_names)):
                 matrix[:, j + code] = codes == code
         j += len(column_names)
-    return Design(matrix, names)
+    return BlockDesign(matrix, names=names)
 
 
 def boosting_frame(covariates: pd.DataFrame) -> pd.DataFrame:
@@ -278,7 +264,7 @@ class GLM:
     def __init__(self, task: Task, *, l2_penalty: float):
         self.task = task
         self.l2_penalty = float(l2_penalty)
-        self.model_: LogisticFit | PoissonRegressor | None = None
+        self.model_: LinearFit | PoissonRegressor | None = None
 
     def fit(
         self,
@@ -358,13 +344,13 @@ class GLM:
 
     def penalised_hessian(self, X: np.ndarray, mean: np.ndarray) -> np.ndarray:
         """``X1' diag(V) X1 + l2_penalty * P`` for the rows the model was fitted on."""
-        hessian = weighted_gram(X, self.variance(mean))
+        hessian = BlockDesign(X).intercept_gram(self.variance(mean))
         hessian[np.arange(1, hessian.shape[0]), np.arange(1, hessian.shape[0])] += self.l2_penalty
         return hessian
 
 
 @dataclass
-class LogisticFit:
+class LinearFit:
     """A fitted linear-predictor model, logistic or ridge (the attributes scikit-learn's have)."""
 
     intercept_: np.ndarray  # shape (1,)
@@ -394,8 +380,8 @@ def _logistic_pass(
     gradient = np.zeros(p) if want_gradient else None
     gram = np.zeros((p, p)) if hessian else None
     intercept, slopes = beta[0], beta[1:]
-    for at, weight in row_blocks(X.shape[0], rows):
-        block, target = X[at], y[at]
+    for at, block, weight in BlockDesign(X).row_blocks(rows):
+        target = y[at]
         eta = block @ slopes + intercept
         terms = np.logaddexp(0.0, eta) - target * eta
         loss += float(terms.sum() if weight is None else terms @ weight)
@@ -427,7 +413,7 @@ def fit_logistic(
     l2_penalty: float,
     rows: np.ndarray | None = None,
     start: np.ndarray | None = None,
-) -> LogisticFit:
+) -> LinearFit:
     """Penalised logistic regression by Newton–Cholesky with a backtracking line search.
 
     Minimises ``sum_i [log(1 + exp(eta_i)) - y_i eta_i] + l2_penalty / 2 ||b||^2`` over
@@ -457,7 +443,7 @@ def fit_logistic(
         )
 
     fit = minimise(evaluate, beta, lazy_hessian=_LAZY_HESSIAN)
-    return LogisticFit(
+    return LinearFit(
         intercept_=fit.params[:1].copy(),
         coef_=fit.params[1:].copy(),
         n_iter_=fit.n_steps,
@@ -465,7 +451,7 @@ def fit_logistic(
     )
 
 
-def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LogisticFit:
+def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> LinearFit:
     """The logistic propensity model on all rows; reused while ``X`` is a kept design.
 
     Inside :func:`shared_nuisance` the naive and regression estimators' diagnostics,
@@ -492,7 +478,7 @@ def propensity_fit(X: np.ndarray, treated: np.ndarray, *, l2_penalty: float) -> 
     return fit
 
 
-def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def linear_predictor(fit: LinearFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """``b0 + X[rows] b`` (all rows by default), over row blocks."""
     if X.shape[1] == 0:
         X = np.zeros((X.shape[0], 1))
@@ -505,7 +491,7 @@ def linear_predictor(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = 
     return out
 
 
-def predict_logistic(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def predict_logistic(fit: LinearFit, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Probabilities for ``X[rows]`` (all rows by default), over row blocks."""
     out = linear_predictor(fit, X, rows)
     return expit(out, out=out)
@@ -513,7 +499,7 @@ def predict_logistic(fit: LogisticFit, X: np.ndarray, rows: np.ndarray | None = 
 
 def fit_ridge(
     X: np.ndarray, y: np.ndarray, *, l2_penalty: float, rows: np.ndarray | None = None
-) -> LogisticFit:
+) -> LinearFit:
     """Ridge regression with an unpenalised intercept, from the normal equations.
 
     Minimises ``sum_i (y_i - b0 - x_i b)^2 / 2 + l2_penalty / 2 ||b||^2`` over ``rows``
@@ -523,8 +509,8 @@ def fit_ridge(
     p = X.shape[1] + 1
     gram = np.zeros((p, p))
     moment = np.zeros(p)
-    for at, weight in row_blocks(X.shape[0], rows):
-        block, target = X[at], y[at]
+    for at, block, weight in BlockDesign(X).row_blocks(rows):
+        target = y[at]
         ones = np.ones(block.shape[0]) if weight is None else weight
         add_gram(gram, block, ones)
         weighted = target * ones
@@ -534,13 +520,7 @@ def fit_ridge(
     gram[np.arange(1, p), np.arange(1, p)] += l2_penalty
     # a quadratic loss: the one Newton step from zero is the solution
     beta = Factor(gram).solve(moment)
-    return LogisticFit(
-        intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True
-    )
-
-
-def _with_intercept(X: np.ndarray) -> np.ndarray:
-    return np.hstack([np.ones((X.shape[0], 1)), X])
+    return LinearFit(intercept_=beta[:1].copy(), coef_=beta[1:].copy(), n_iter_=1, converged_=True)
 
 
 def score_correction(

@@ -35,6 +35,7 @@ from scipy import linalg, special
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from techeval.errors import EstimatorError
+from techeval.estimators._glm.design import with_intercept
 from techeval.estimators._nuisance import GLM
 
 
@@ -44,10 +45,6 @@ class _Settings:
     estimand: str
     l2_penalty: float
     propensity_clip: float
-
-
-def _with_intercept(X: np.ndarray) -> np.ndarray:
-    return np.hstack([np.ones((X.shape[0], 1)), X])
 
 
 @dataclass(frozen=True)
@@ -360,7 +357,7 @@ def _all_differences(
     ``starts["propensity"]`` and ``starts[name]`` hold the full-data models that a
     weighted (one-step) call steps from.
     """
-    X1 = _with_intercept(X)
+    X1 = with_intercept(X)
     starts = starts or {}
     fitted: dict[str, dict[str, _Linear]] = {}
     propensity = None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from techeval.estimators._glm.design import CountDesign, as_design
+from techeval.estimators._glm.design import BlockDesign, as_design
 from techeval.estimators._glm.newton import Factor, minimise
 
 
@@ -33,7 +33,7 @@ class CountFit:
     df_resid: float | None = None
 
 
-def _linear_predictor(X: CountDesign, beta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
+def _linear_predictor(X: BlockDesign, beta: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
     eta = X.dot(beta)
     if offset is not None:
         eta += offset
@@ -50,7 +50,7 @@ def _sandwich(information: np.ndarray, meat: np.ndarray, cov_type: str) -> np.nd
 
 def fit_poisson(
     y: np.ndarray,
-    design: np.ndarray | CountDesign,
+    design: np.ndarray | BlockDesign,
     offset: np.ndarray | None,
     *,
     cov_type: str,
@@ -156,7 +156,7 @@ def _nb2_scores(t: dict) -> tuple[np.ndarray, np.ndarray]:
     return d_eta, d_alpha
 
 
-def _nb2_information(t: dict, design: CountDesign) -> np.ndarray:
+def _nb2_information(t: dict, design: BlockDesign) -> np.ndarray:
     """Observed information (minus the Hessian) in ``(beta, alpha)``."""
     y, mu, w, alpha, r = t["y"], t["mu"], t["w"], t["alpha"], t["r"]
     k = design.shape[1]
@@ -175,7 +175,7 @@ def _nb2_information(t: dict, design: CountDesign) -> np.ndarray:
 
 def fit_negative_binomial(
     y: np.ndarray,
-    design: np.ndarray | CountDesign,
+    design: np.ndarray | BlockDesign,
     offset: np.ndarray | None,
     *,
     cov_type: str,
@@ -254,7 +254,7 @@ def overdispersion_test(y: np.ndarray, fitted: np.ndarray, df_resid: float) -> d
 
 
 def full_rank_columns(
-    design: np.ndarray | CountDesign, *, keep: tuple[int, ...] = (0, 1)
+    design: np.ndarray | BlockDesign, *, keep: tuple[int, ...] = (0, 1)
 ) -> np.ndarray:
     """Indices of a maximal set of linearly independent columns, ``keep`` always first.
 
@@ -266,7 +266,7 @@ def full_rank_columns(
     """
     p = design.shape[1]
     order = list(keep) + [j for j in range(p) if j not in keep]
-    cross = design.gram() if isinstance(design, CountDesign) else design.T @ design
+    cross = design.gram() if isinstance(design, BlockDesign) else design.T @ design
     scale = np.sqrt(np.diag(cross))
     scale[scale == 0] = np.inf  # an all-zero column has 1 - R^2 = 0 and is dropped
     cross = cross / scale[:, None] / scale[None, :]

@@ -21,7 +21,7 @@ from techeval.estimators._columns import (
     require_columns,
     treatment_column,
 )
-from techeval.estimators._glm.design import CountDesign
+from techeval.estimators._glm.design import BlockDesign
 from techeval.estimators._nuisance import build_design
 from techeval.estimators._rows import Constraint, check_parameters, json_number, result_row
 from techeval.estimators.base import Estimator, Tags
@@ -593,7 +593,7 @@ class HarmRates(Estimator):
 
     def _design(
         self, kept: pd.DataFrame, treated: np.ndarray, covariates: list[str], others: list[str]
-    ) -> CountDesign:
+    ) -> BlockDesign:
         """``[1, T, O, h(X)]``, aliased columns dropped (never T); read block by block,
         so the encoded covariates (shared with other estimators in a run) are not copied."""
         leading = np.empty((treated.size, 2 + len(others)))
@@ -610,7 +610,7 @@ class HarmRates(Estimator):
                     drop_first=True,  # unpenalised fit: a full-rank design
                 ).matrix
             )
-        design = CountDesign(*parts)
+        design = BlockDesign(*parts)
         columns = full_rank_columns(design, keep=(0, 1))
         if 1 not in columns:
             raise EstimatorError(
